@@ -1,0 +1,93 @@
+"""hptune: hyperparameter tuning for deep learning.
+
+Example:
+    >>> import hptune as ht
+    >>> study = ht.create_study(direction="minimize", seed=0)
+    >>> _ = study.optimize(lambda t: (t.suggest_float("x", -2, 2) - 1) ** 2, n_trials=20,
+    ...                    show_progress=False)
+    >>> len(study.trials)
+    20
+"""
+
+from __future__ import annotations
+
+from hptune.exceptions import (
+    ConfigurationError,
+    DuplicatedStudyError,
+    HptuneError,
+    HptuneWarning,
+    InvalidSpaceError,
+    InvalidValueError,
+    SchemaVersionError,
+    SearchSpaceExhausted,
+    StorageError,
+    StorageURLError,
+    StudyNotFoundError,
+    TrialFinishedError,
+    TrialNotFoundError,
+    TrialPruned,
+    TrialStateError,
+)
+from hptune.pruners import Pruner
+from hptune.samplers import GridSampler, QMCSampler, RandomSampler, Sampler
+from hptune.space import Categorical, Distribution, Float, Int
+from hptune.stopping import (
+    ConvergenceRule,
+    MaxTrials,
+    NoImprovement,
+    StopReason,
+    StopRule,
+    TargetValue,
+    Timeout,
+)
+from hptune.storage import InMemoryStorage, Storage
+from hptune.study import Study, create_study, delete_study, list_studies, load_study
+from hptune.trial import FrozenTrial, StudyDirection, Trial, TrialState
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Categorical",
+    "ConfigurationError",
+    "ConvergenceRule",
+    "Distribution",
+    "DuplicatedStudyError",
+    "Float",
+    "FrozenTrial",
+    "GridSampler",
+    "HptuneError",
+    "HptuneWarning",
+    "InMemoryStorage",
+    "Int",
+    "InvalidSpaceError",
+    "InvalidValueError",
+    "MaxTrials",
+    "NoImprovement",
+    "Pruner",
+    "QMCSampler",
+    "RandomSampler",
+    "Sampler",
+    "SchemaVersionError",
+    "SearchSpaceExhausted",
+    "StopReason",
+    "StopRule",
+    "Storage",
+    "StorageError",
+    "StorageURLError",
+    "Study",
+    "StudyDirection",
+    "StudyNotFoundError",
+    "TargetValue",
+    "Timeout",
+    "Trial",
+    "TrialFinishedError",
+    "TrialNotFoundError",
+    "TrialPruned",
+    "TrialState",
+    "TrialStateError",
+    "__version__",
+    "create_study",
+    "delete_study",
+    "list_studies",
+    "load_study",
+]

@@ -1,0 +1,7 @@
+"""Execution: the worker loop (ask, run the objective, tell) and the executors running it."""
+
+from __future__ import annotations
+
+from hptune.execution.worker import run_optimize, run_trial
+
+__all__ = ["run_optimize", "run_trial"]

@@ -1,0 +1,272 @@
+"""The worker loop: ask, run the objective, tell; and ``optimize`` over threads."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import traceback
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from hptune.exceptions import (
+    ConfigurationError,
+    HptuneWarning,
+    InvalidValueError,
+    SearchSpaceExhausted,
+    TrialFinishedError,
+    TrialPruned,
+    TrialStateError,
+)
+from hptune.execution._progress import ProgressBar
+from hptune.stopping import StopReason, StopRule, StudyProgress, Timeout
+from hptune.trial import FrozenTrial, TrialState
+
+if TYPE_CHECKING:
+    from hptune.study import Callback, Objective, Study
+
+__all__ = ["run_optimize", "run_trial"]
+
+_logger = logging.getLogger("hptune")
+
+# Longest traceback text kept with a failed trial.
+_MAX_TRACEBACK_CHARS = 8000
+
+
+def _fail(study: Study, trial_id: int, reason: str, tb: str | None = None) -> FrozenTrial:
+    attrs = {"fail_reason": reason}
+    if tb is not None:
+        attrs["traceback"] = tb[-_MAX_TRACEBACK_CHARS:]
+    try:
+        return study.storage.finish_trial(trial_id, TrialState.FAIL, system_attrs=attrs)
+    except TrialFinishedError:  # finished meanwhile (interrupted, or told by the objective)
+        return study.storage.get_trial(trial_id)
+
+
+def run_trial(
+    study: Study,
+    objective: Objective,
+    catch: tuple[type[BaseException], ...],
+    running: set[int] | None = None,
+) -> FrozenTrial:
+    """Run one trial: ask, call the objective, tell; return the finished record.
+
+    An exception in ``catch`` fails the trial (type, message and traceback stored);
+    any other exception fails it and is raised. A NaN or infinite value, or a value of
+    the wrong type, fails the trial with the reason stored.
+    """
+    trial = study.ask()
+    if running is not None:
+        running.add(trial.trial_id)
+    try:
+        try:
+            result = objective(trial)
+        except TrialPruned:
+            return study.tell(trial, state=TrialState.PRUNED)
+        except catch as e:
+            reason = f"{type(e).__name__}: {e}"
+            _logger.warning("trial %d failed: %s", trial.number, reason)
+            return _fail(study, trial.trial_id, reason, traceback.format_exc())
+        except KeyboardInterrupt:
+            _fail(study, trial.trial_id, "interrupted (KeyboardInterrupt)")
+            raise
+        except BaseException as e:
+            _fail(study, trial.trial_id, f"{type(e).__name__}: {e}", traceback.format_exc())
+            raise
+        try:
+            finished = study.tell(trial, result)
+        except InvalidValueError as e:
+            warnings.warn(f"trial {trial.number} failed: {e}", HptuneWarning, stacklevel=2)
+            return _fail(study, trial.trial_id, str(e))
+        except TrialFinishedError:
+            return study.storage.get_trial(trial.trial_id)
+        if finished.state is TrialState.FAIL:
+            _logger.warning("trial %d failed: %s", trial.number, finished.fail_reason)
+        return finished
+    finally:
+        if running is not None:
+            running.discard(trial.trial_id)
+
+
+def _as_catch(
+    catch: Iterable[type[BaseException]] | type[BaseException],
+) -> tuple[type[BaseException], ...]:
+    items = (catch,) if isinstance(catch, type) else tuple(catch)
+    for item in items:
+        if not (isinstance(item, type) and issubclass(item, BaseException)):
+            raise ConfigurationError(
+                f"catch must hold exception classes such as ValueError, got {item!r}."
+            )
+    return items
+
+
+def _as_rules(stop: StopRule | Sequence[StopRule] | None, timeout: float | None) -> list[StopRule]:
+    rules = [] if stop is None else [stop] if isinstance(stop, StopRule) else list(stop)
+    for rule in rules:
+        if not isinstance(rule, StopRule):
+            raise ConfigurationError(
+                f"stop must hold StopRule objects such as hptune.MaxTrials(100), got {rule!r}."
+            )
+    if timeout is not None:
+        rules.append(Timeout(timeout))
+    return rules
+
+
+def _n_workers(n_jobs: int) -> int:
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
+        raise ConfigurationError(f"n_jobs must be >= 1 or -1 (one per CPU), got {n_jobs!r}.")
+    return (os.cpu_count() or 1) if n_jobs == -1 else n_jobs
+
+
+@dataclass
+class _Loop:
+    """The shared state of one optimize call's workers."""
+
+    study: Study
+    n_trials: int | None
+    rules: list[StopRule]
+    stop_event: threading.Event
+    started_at: float = field(default_factory=time.monotonic)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    n_started: int = 0
+    reason: StopReason | None = None
+    error: BaseException | None = None
+    running: set[int] = field(default_factory=set)
+
+    def next_slot(self) -> bool:
+        """Reserve a trial unless a stop condition holds (then record why)."""
+        with self.lock:
+            if self.reason is None:
+                self.reason = self._why_stop()
+            if self.reason is not None:
+                return False
+            self.n_started += 1
+            return True
+
+    def _why_stop(self) -> StopReason | None:
+        if self.stop_event.is_set():
+            return StopReason("stopped", "study.stop() was called.")
+        if self.n_trials is not None and self.n_started >= self.n_trials:
+            return StopReason("n_trials", f"{self.n_trials} trials ran (n_trials={self.n_trials}).")
+        if not self.rules:
+            return None
+        progress = StudyProgress(
+            self.study.history(), self.study.directions, time.monotonic() - self.started_at
+        )
+        for rule in self.rules:
+            reason = rule.check(progress)
+            if reason is not None:
+                return reason
+        return None
+
+    def set_reason(self, reason: StopReason) -> None:
+        with self.lock:
+            if self.reason is None:
+                self.reason = reason
+
+
+def _work(
+    loop: _Loop,
+    objective: Objective,
+    catch: tuple[type[BaseException], ...],
+    callbacks: Sequence[Callback],
+    bar: ProgressBar,
+) -> None:
+    while loop.next_slot():
+        try:
+            finished = run_trial(loop.study, objective, catch, loop.running)
+        except SearchSpaceExhausted as e:
+            loop.set_reason(StopReason("exhausted", str(e)))
+            return
+        except KeyboardInterrupt:
+            raise
+        except BaseException as e:
+            loop.set_reason(StopReason("error", f"{type(e).__name__}: {e}"))
+            with loop.lock:
+                loop.error = loop.error or e
+            return
+        bar.update(finished)
+        for callback in callbacks:
+            callback(loop.study, finished)
+
+
+def run_optimize(
+    study: Study,
+    objective: Objective,
+    *,
+    n_trials: int | None,
+    timeout: float | None,
+    n_jobs: int,
+    catch: Iterable[type[BaseException]] | type[BaseException],
+    callbacks: Sequence[Callback],
+    show_progress: bool | None,
+    stop: StopRule | Sequence[StopRule] | None,
+    stop_event: threading.Event,
+) -> StopReason:
+    """Run trials in ``n_jobs`` threads until a stop rule fires; see ``Study.optimize``."""
+    if not callable(objective):
+        raise ConfigurationError(f"objective must be callable, got {objective!r}.")
+    if n_trials is not None and (
+        isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 0
+    ):
+        raise ConfigurationError(f"n_trials must be an int >= 0 or None, got {n_trials!r}.")
+    catch_types = _as_catch(catch)
+    loop = _Loop(study, n_trials, _as_rules(stop, timeout), stop_event)
+    workers = _n_workers(n_jobs)
+    bar = ProgressBar(enabled=show_progress, total=n_trials, name=study.name,
+                      directions=study.directions, best=_best_so_far(study))  # fmt: skip
+    try:
+        if workers == 1:
+            _work(loop, objective, catch_types, callbacks, bar)
+        else:
+            _run_threads(loop, workers, objective, catch_types, callbacks, bar)
+    except KeyboardInterrupt:
+        loop.set_reason(StopReason("interrupted", "interrupted by the user (Ctrl-C)."))
+        loop.stop_event.set()
+        for trial_id in list(loop.running):
+            _fail(study, trial_id, "interrupted (KeyboardInterrupt)")
+        raise
+    finally:
+        bar.close()
+    if loop.error is not None:
+        raise loop.error
+    assert loop.reason is not None
+    return loop.reason
+
+
+def _run_threads(
+    loop: _Loop,
+    workers: int,
+    objective: Objective,
+    catch: tuple[type[BaseException], ...],
+    callbacks: Sequence[Callback],
+    bar: ProgressBar,
+) -> None:
+    # Daemon threads: after Ctrl-C the main thread marks their trials failed and leaves
+    # without waiting for objectives that cannot be interrupted.
+    threads = [
+        threading.Thread(
+            target=_work,
+            args=(loop, objective, catch, callbacks, bar),
+            name=f"hptune-worker-{i}",
+            daemon=True,
+        )  # fmt: skip
+        for i in range(workers)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        while thread.is_alive():
+            thread.join(timeout=0.2)
+
+
+def _best_so_far(study: Study) -> float | None:
+    if study.is_multi_objective:
+        return None
+    try:
+        return study.best_value
+    except TrialStateError:
+        return None

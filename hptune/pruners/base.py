@@ -1,0 +1,27 @@
+"""The pruner interface: decide from the history whether a running trial stops."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+
+from hptune.trial import FrozenTrial, StudyDirection
+
+__all__ = ["Pruner"]
+
+
+class Pruner(abc.ABC):
+    """Decide whether a running trial should stop.
+
+    Implementations read only their arguments, never write to storage, and return the
+    same answer for the same inputs, so they work the same with one worker or many.
+    """
+
+    @abc.abstractmethod
+    def should_prune(
+        self,
+        trial: FrozenTrial,
+        history: Sequence[FrozenTrial],
+        directions: tuple[StudyDirection, ...],
+    ) -> bool:
+        """Return True if ``trial`` (RUNNING, with its reported values) should stop now."""

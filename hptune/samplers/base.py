@@ -1,0 +1,109 @@
+"""The sampler interface: history in, proposal out."""
+
+from __future__ import annotations
+
+import abc
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from hptune.space import Distribution
+from hptune.trial import FrozenTrial, StudyDirection, TrialState
+
+__all__ = ["Proposal", "ProposalRequest", "Sampler", "infer_space", "trial_rng"]
+
+
+@dataclass(frozen=True, slots=True)
+class ProposalRequest:
+    """Everything a sampler may use to propose parameters for one trial.
+
+    Attributes:
+        number: the number of the trial being proposed for (unique in the study).
+        space: the parameters to propose, by name.
+        history: every other trial of the study (finished, running and waiting),
+            ordered by number.
+        directions: one per objective.
+        params: what the trial holds already (for conditional, define-by-run spaces).
+    """
+
+    number: int
+    space: Mapping[str, Distribution]
+    history: Sequence[FrozenTrial]
+    directions: tuple[StudyDirection, ...]
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    """A sampler's answer: a value per parameter, and an optional claim key.
+
+    When ``claim`` is set the study gives the key to the trial through the storage; if
+    another trial holds it already, the study asks again with a fresh history. This is
+    how several workers avoid taking the same point of a finite space.
+    """
+
+    params: dict[str, Any]
+    claim: str | None = None
+
+
+class Sampler(abc.ABC):
+    """Propose parameters from the trial history.
+
+    Contract: a sampler reads only its request and its own configuration (set in the
+    constructor, never changed later). Given the same request and seed it returns the
+    same proposal, so it behaves the same in one process or in many, and after a resume.
+    Every returned value must belong to its distribution.
+    """
+
+    @abc.abstractmethod
+    def propose(self, request: ProposalRequest) -> Proposal:
+        """Propose a value for every parameter of ``request.space``.
+
+        Raises:
+            SearchSpaceExhausted: when a finite sampler has nothing left.
+        """
+
+    def propose_one(self, request: ProposalRequest, name: str, distribution: Distribution) -> Any:
+        """Propose a value for a parameter met inside the objective (define-by-run).
+
+        ``request.space`` is empty here and ``request.params`` holds the values the
+        trial got so far. The default proposes a one-parameter space.
+        """
+        return self.propose(replace(request, space={name: distribution})).params[name]
+
+    def infer_space(self, history: Sequence[FrozenTrial]) -> dict[str, Distribution]:
+        """Return the space to propose jointly at ``ask`` time for a define-by-run study.
+
+        The default is empty: every parameter is proposed when the objective asks for it.
+        """
+        return {}
+
+
+def infer_space(history: Sequence[FrozenTrial]) -> dict[str, Distribution]:
+    """Return the parameters every finished (complete or pruned) trial shares.
+
+    A parameter whose distribution changed between trials is left out. Sorted by name.
+    """
+    space: dict[str, Distribution] | None = None
+    for trial in history:
+        if trial.state not in (TrialState.COMPLETE, TrialState.PRUNED):
+            continue
+        if space is None:
+            space = dict(trial.distributions)
+        else:
+            space = {k: d for k, d in space.items() if trial.distributions.get(k) == d}
+        if not space:
+            break
+    return dict(sorted((space or {}).items()))
+
+
+def trial_rng(seed: int, number: int, name: str = "") -> np.random.Generator:
+    """Return a generator determined by the sampler seed, the trial number and a name.
+
+    Samplers derive their randomness from this instead of keeping a generator, so that
+    a proposal does not depend on which process made the earlier ones.
+    """
+    return np.random.default_rng([seed, number, zlib.crc32(name.encode())])

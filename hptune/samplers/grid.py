@@ -1,0 +1,11 @@
+"""Grid search (placeholder, being written)."""
+
+from __future__ import annotations
+
+from hptune.samplers.random import RandomSampler
+
+__all__ = ["GridSampler"]
+
+
+class GridSampler(RandomSampler):
+    """Placeholder."""

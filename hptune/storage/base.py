@@ -1,0 +1,146 @@
+"""The storage contract: the single source of truth for studies and trials.
+
+Every operation is atomic. Implementations must be safe to call from several threads
+at once; the SQL storage is also safe across processes and machines. Finished trials
+never change, so callers may cache them (see :meth:`Storage.get_trials`).
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from hptune.space import Distribution
+from hptune.trial import FrozenTrial, StudyDirection, TrialState
+
+__all__ = ["Storage", "StudyRecord"]
+
+
+@dataclass(frozen=True, slots=True)
+class StudyRecord:
+    """What the storage knows of a study besides its trials."""
+
+    study_id: int
+    name: str
+    directions: tuple[StudyDirection, ...]
+    user_attrs: dict[str, Any] = field(default_factory=dict)
+    system_attrs: dict[str, Any] = field(default_factory=dict)
+    datetime_created: dt.datetime | None = None
+    n_trials: int = 0
+
+
+class Storage(abc.ABC):
+    """Where studies and trials live.
+
+    Contract, for every implementation:
+
+    * ``create_trial`` gives each trial of a study a number that is unique and
+      gap-free (0, 1, 2, ...) even when many workers create trials at once.
+    * ``finish_trial`` is a compare-and-set from RUNNING to COMPLETE, PRUNED or FAIL:
+      it succeeds exactly once; a second call raises
+      :class:`~hptune.exceptions.TrialFinishedError` and changes nothing.
+    * Parameters, intermediate values and attributes may only be written while the
+      trial is RUNNING (:class:`~hptune.exceptions.TrialStateError` otherwise).
+    * ``claim`` gives a key to at most one trial of a study; samplers use it so that
+      several workers never take the same grid point.
+    * Values are stored as JSON, never pickled. Records of running trials are returned
+      as copies; finished records may be shared between calls and must not be mutated.
+    * Errors: :class:`~hptune.exceptions.StudyNotFoundError`,
+      :class:`~hptune.exceptions.DuplicatedStudyError`,
+      :class:`~hptune.exceptions.TrialNotFoundError`.
+    """
+
+    # Studies ---------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def create_study(self, name: str, directions: Sequence[StudyDirection]) -> StudyRecord:
+        """Create an empty study; raise DuplicatedStudyError if ``name`` is taken."""
+
+    @abc.abstractmethod
+    def load_study(self, name: str) -> StudyRecord:
+        """Return the study called ``name``; raise StudyNotFoundError if there is none."""
+
+    @abc.abstractmethod
+    def delete_study(self, name: str) -> None:
+        """Delete a study and all its trials; raise StudyNotFoundError if there is none."""
+
+    @abc.abstractmethod
+    def list_studies(self) -> list[StudyRecord]:
+        """Return every study, oldest first, with ``n_trials`` filled in."""
+
+    @abc.abstractmethod
+    def set_study_attr(self, study_id: int, key: str, value: Any, *, system: bool = False) -> None:
+        """Set a JSON attribute of a study (``system`` for hptune's own records)."""
+
+    # Trials ----------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def create_trial(
+        self,
+        study_id: int,
+        *,
+        state: TrialState = TrialState.RUNNING,
+        system_attrs: Mapping[str, Any] | None = None,
+    ) -> FrozenTrial:
+        """Create a RUNNING (or WAITING, for enqueued) trial with the next number."""
+
+    @abc.abstractmethod
+    def pop_waiting_trial(self, study_id: int) -> FrozenTrial | None:
+        """Move the oldest WAITING trial to RUNNING and return it, or return None.
+
+        Atomic: two workers never get the same trial.
+        """
+
+    @abc.abstractmethod
+    def claim(self, study_id: int, trial_id: int, key: str) -> bool:
+        """Give ``key`` to the trial unless another trial of the study holds it.
+
+        On success the key is also recorded as the trial's system attribute ``"claim"``,
+        in the same transaction, so that others see it in the history at once.
+        Returns True if the trial holds the key now (also when it held it already).
+        """
+
+    @abc.abstractmethod
+    def set_trial_param(
+        self, trial_id: int, name: str, distribution: Distribution, value: Any
+    ) -> None:
+        """Record a parameter of a RUNNING trial."""
+
+    @abc.abstractmethod
+    def set_trial_intermediate(self, trial_id: int, step: int | float, value: float) -> None:
+        """Record an intermediate value of a RUNNING trial."""
+
+    @abc.abstractmethod
+    def set_trial_attr(self, trial_id: int, key: str, value: Any, *, system: bool = False) -> None:
+        """Set a JSON attribute of a RUNNING trial."""
+
+    @abc.abstractmethod
+    def finish_trial(
+        self,
+        trial_id: int,
+        state: TrialState,
+        values: Sequence[float] | None = None,
+        *,
+        system_attrs: Mapping[str, Any] | None = None,
+    ) -> FrozenTrial:
+        """Move a RUNNING trial to a final state, once; return the finished record.
+
+        ``system_attrs`` are written in the same transaction (the failure reason).
+        Raises TrialFinishedError if the trial is finished already.
+        """
+
+    @abc.abstractmethod
+    def get_trial(self, trial_id: int) -> FrozenTrial:
+        """Return one trial; raise TrialNotFoundError if there is none."""
+
+    @abc.abstractmethod
+    def get_trials(
+        self, study_id: int, *, states: Sequence[TrialState] | None = None
+    ) -> list[FrozenTrial]:
+        """Return the study's trials ordered by number, optionally only some states."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections; the storage must not be used afterwards."""

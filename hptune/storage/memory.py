@@ -1,0 +1,224 @@
+"""In-memory storage: fast, thread-safe, gone when the process ends."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from hptune.exceptions import (
+    DuplicatedStudyError,
+    StudyNotFoundError,
+    TrialFinishedError,
+    TrialNotFoundError,
+    TrialStateError,
+)
+from hptune.space import Distribution
+from hptune.storage.base import Storage, StudyRecord
+from hptune.trial import FrozenTrial, StudyDirection, TrialState
+
+__all__ = ["InMemoryStorage"]
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _json_copy(value: Any) -> Any:
+    # Keep the same JSON-only guarantee as the SQL storage.
+    return json.loads(json.dumps(value))
+
+
+class InMemoryStorage(Storage):
+    """Keep studies in this process's memory; every operation holds one lock.
+
+    Example:
+        >>> import hptune as ht
+        >>> study = ht.create_study(storage=InMemoryStorage())
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._studies: dict[str, StudyRecord] = {}
+        self._trials: dict[int, FrozenTrial] = {}
+        self._study_of: dict[int, int] = {}
+        self._trials_by_study: dict[int, list[int]] = {}
+        self._claims: dict[tuple[int, str], int] = {}
+        self._next_study_id = 0
+        self._next_trial_id = 0
+
+    def create_study(self, name: str, directions: Sequence[StudyDirection]) -> StudyRecord:
+        with self._lock:
+            if name in self._studies:
+                raise DuplicatedStudyError(f"a study named {name!r} exists already.")
+            record = StudyRecord(self._next_study_id, name, tuple(directions),
+                                 datetime_created=_now())  # fmt: skip
+            self._next_study_id += 1
+            self._studies[name] = record
+            self._trials_by_study[record.study_id] = []
+            return record
+
+    def load_study(self, name: str) -> StudyRecord:
+        with self._lock:
+            record = self._record(name)
+            return replace(record, n_trials=len(self._trials_by_study[record.study_id]),
+                           user_attrs=copy.deepcopy(record.user_attrs),
+                           system_attrs=copy.deepcopy(record.system_attrs))  # fmt: skip
+
+    def delete_study(self, name: str) -> None:
+        with self._lock:
+            record = self._record(name)
+            for trial_id in self._trials_by_study.pop(record.study_id):
+                del self._trials[trial_id]
+                del self._study_of[trial_id]
+            self._claims = {k: v for k, v in self._claims.items() if k[0] != record.study_id}
+            del self._studies[name]
+
+    def list_studies(self) -> list[StudyRecord]:
+        with self._lock:
+            return [self.load_study(name) for name in self._studies]
+
+    def set_study_attr(self, study_id: int, key: str, value: Any, *, system: bool = False) -> None:
+        with self._lock:
+            for name, record in self._studies.items():
+                if record.study_id == study_id:
+                    attrs = record.system_attrs if system else record.user_attrs
+                    attrs[key] = _json_copy(value)
+                    return
+            raise StudyNotFoundError(f"no study with id {study_id}.")
+
+    def create_trial(
+        self,
+        study_id: int,
+        *,
+        state: TrialState = TrialState.RUNNING,
+        system_attrs: Mapping[str, Any] | None = None,
+    ) -> FrozenTrial:
+        if state not in (TrialState.RUNNING, TrialState.WAITING):
+            raise TrialStateError(f"a new trial is RUNNING or WAITING, got {state}.")
+        with self._lock:
+            if study_id not in self._trials_by_study:
+                raise StudyNotFoundError(f"no study with id {study_id}.")
+            numbers = self._trials_by_study[study_id]
+            trial = FrozenTrial(
+                number=len(numbers),
+                trial_id=self._next_trial_id,
+                state=state,
+                system_attrs=_json_copy(dict(system_attrs or {})),
+                datetime_start=_now() if state is TrialState.RUNNING else None,
+            )
+            self._next_trial_id += 1
+            self._trials[trial.trial_id] = trial
+            self._study_of[trial.trial_id] = study_id
+            numbers.append(trial.trial_id)
+            return copy.deepcopy(trial)
+
+    def pop_waiting_trial(self, study_id: int) -> FrozenTrial | None:
+        with self._lock:
+            for trial_id in self._trials_by_study.get(study_id, []):
+                trial = self._trials[trial_id]
+                if trial.state is TrialState.WAITING:
+                    trial = replace(trial, state=TrialState.RUNNING, datetime_start=_now())
+                    self._trials[trial_id] = trial
+                    return copy.deepcopy(trial)
+            return None
+
+    def claim(self, study_id: int, trial_id: int, key: str) -> bool:
+        with self._lock:
+            trial = self._running(trial_id)
+            holder = self._claims.setdefault((study_id, key), trial_id)
+            if holder != trial_id:
+                return False
+            trial.system_attrs["claim"] = key
+            return True
+
+    def set_trial_param(
+        self, trial_id: int, name: str, distribution: Distribution, value: Any
+    ) -> None:
+        with self._lock:
+            trial = self._running(trial_id)
+            trial.params[name] = _json_copy(value)
+            trial.distributions[name] = distribution
+
+    def set_trial_intermediate(self, trial_id: int, step: int | float, value: float) -> None:
+        with self._lock:
+            self._running(trial_id).intermediate_values[step] = float(value)
+
+    def set_trial_attr(self, trial_id: int, key: str, value: Any, *, system: bool = False) -> None:
+        with self._lock:
+            trial = self._running(trial_id)
+            (trial.system_attrs if system else trial.user_attrs)[key] = _json_copy(value)
+
+    def finish_trial(
+        self,
+        trial_id: int,
+        state: TrialState,
+        values: Sequence[float] | None = None,
+        *,
+        system_attrs: Mapping[str, Any] | None = None,
+    ) -> FrozenTrial:
+        if not state.is_finished():
+            raise TrialStateError(f"finish_trial needs a final state, got {state}.")
+        with self._lock:
+            trial = self._get(trial_id)
+            if trial.state.is_finished():
+                raise TrialFinishedError(
+                    f"trial {trial.number} is {trial.state.value} already; its record does not "
+                    "change."
+                )
+            if trial.state is not TrialState.RUNNING:
+                raise TrialStateError(f"trial {trial.number} is {trial.state.value}, not running.")
+            attrs = {**trial.system_attrs, **_json_copy(dict(system_attrs or {}))}
+            finished = replace(
+                trial,
+                state=state,
+                values=None if values is None else tuple(float(v) for v in values),
+                system_attrs=attrs,
+                datetime_complete=_now(),
+            )
+            self._trials[trial_id] = finished
+            return copy.deepcopy(finished)
+
+    def get_trial(self, trial_id: int) -> FrozenTrial:
+        with self._lock:
+            return copy.deepcopy(self._get(trial_id))
+
+    def get_trials(
+        self, study_id: int, *, states: Sequence[TrialState] | None = None
+    ) -> list[FrozenTrial]:
+        with self._lock:
+            if study_id not in self._trials_by_study:
+                raise StudyNotFoundError(f"no study with id {study_id}.")
+            trials = [self._trials[i] for i in self._trials_by_study[study_id]]
+            if states is not None:
+                trials = [t for t in trials if t.state in states]
+            # Finished records never change, so they are shared; running ones are copied.
+            return [t if t.state.is_finished() else copy.deepcopy(t) for t in trials]
+
+    def _record(self, name: str) -> StudyRecord:
+        try:
+            return self._studies[name]
+        except KeyError:
+            known = ", ".join(repr(n) for n in self._studies) or "none"
+            raise StudyNotFoundError(
+                f"no study named {name!r} in this storage (studies: {known})."
+            ) from None
+
+    def _get(self, trial_id: int) -> FrozenTrial:
+        try:
+            return self._trials[trial_id]
+        except KeyError:
+            raise TrialNotFoundError(f"no trial with id {trial_id}.") from None
+
+    def _running(self, trial_id: int) -> FrozenTrial:
+        trial = self._get(trial_id)
+        if trial.state is not TrialState.RUNNING:
+            error = TrialFinishedError if trial.state.is_finished() else TrialStateError
+            raise error(
+                f"trial {trial.number} is {trial.state.value}; only a running trial can be changed."
+            )
+        return trial

@@ -1,0 +1,537 @@
+"""Studies: create, load, ask/tell, optimize, and read the results."""
+
+from __future__ import annotations
+
+import math
+import threading
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from hptune.exceptions import (
+    ConfigurationError,
+    InvalidValueError,
+    SearchSpaceExhausted,
+    StorageError,
+    TrialStateError,
+)
+from hptune.pruners import Pruner, get_pruner
+from hptune.samplers import Proposal, ProposalRequest, Sampler, get_sampler
+from hptune.space import Distribution, parse_space
+from hptune.stopping import StopReason, StopRule
+from hptune.storage import Storage, StudyRecord, get_storage
+from hptune.trial import (
+    FrozenTrial,
+    StudyDirection,
+    Trial,
+    TrialState,
+    check_json_value,
+    check_number,
+)
+
+if TYPE_CHECKING:
+    import pandas
+
+__all__ = [
+    "Callback",
+    "Objective",
+    "Study",
+    "create_study",
+    "delete_study",
+    "list_studies",
+    "load_study",
+]
+
+# How often ask() proposes again when another worker claimed the proposed point first.
+_MAX_CLAIM_ATTEMPTS = 1000
+
+
+class Objective(Protocol):
+    """What ``optimize`` calls: train with the trial's parameters, return the score(s)."""
+
+    def __call__(self, trial: Trial) -> float | Sequence[float]: ...
+
+
+class Callback(Protocol):
+    """Called by ``optimize`` after each trial finishes, in the thread that ran it."""
+
+    def __call__(self, study: Study, trial: FrozenTrial) -> None: ...
+
+
+class Study:
+    """A search: its trials in the storage, plus the sampler and pruner that drive it.
+
+    Made by :func:`create_study` or :func:`load_study`. Thread-safe: several threads may
+    ``ask``, ``tell`` and run trials at once.
+
+    Attributes:
+        storage: where the trials live (the single source of truth).
+        sampler: proposes parameters.
+        pruner: stops unpromising trials, or None.
+        stop_reason: why the last ``optimize`` call ended, or None before one.
+    """
+
+    def __init__(
+        self, record: StudyRecord, storage: Storage, sampler: Sampler, pruner: Pruner | None
+    ) -> None:
+        self.storage = storage
+        self.sampler = sampler
+        self.pruner = pruner
+        self.stop_reason: StopReason | None = None
+        self._record = record
+        self._ask_lock = threading.Lock()
+        self._stop_event = threading.Event()
+
+    def __repr__(self) -> str:
+        return f"Study(name={self.name!r}, directions={[d.value for d in self.directions]})"
+
+    @property
+    def name(self) -> str:
+        """The study's name, unique in its storage."""
+        return self._record.name
+
+    @property
+    def study_id(self) -> int:
+        """The study's id in its storage."""
+        return self._record.study_id
+
+    @property
+    def directions(self) -> tuple[StudyDirection, ...]:
+        """One direction per objective."""
+        return self._record.directions
+
+    @property
+    def direction(self) -> StudyDirection:
+        """The direction of a single-objective study."""
+        self._require_single("direction", "directions")
+        return self.directions[0]
+
+    @property
+    def is_multi_objective(self) -> bool:
+        """True when the study has several objectives."""
+        return len(self.directions) > 1
+
+    # Reading ---------------------------------------------------------------------------
+
+    def history(self, states: Sequence[TrialState] | None = None) -> list[FrozenTrial]:
+        """Return the study's trials ordered by number, optionally only some states."""
+        return self.storage.get_trials(self.study_id, states=states)
+
+    @property
+    def trials(self) -> list[FrozenTrial]:
+        """Every trial of the study, ordered by number."""
+        return self.history()
+
+    @property
+    def best_trial(self) -> FrozenTrial:
+        """The complete trial with the best value (the earliest on a tie)."""
+        self._require_single("best_trial", "best_trials")
+        complete = self.history(states=[TrialState.COMPLETE])
+        if not complete:
+            raise TrialStateError(
+                f"study {self.name!r} has no complete trial yet; run some trials first."
+            )
+        sign = 1.0 if self.direction is StudyDirection.MINIMIZE else -1.0
+        return min(complete, key=lambda t: sign * t.values[0] if t.values else math.inf)
+
+    @property
+    def best_params(self) -> dict[str, Any]:
+        """The parameters of :attr:`best_trial`."""
+        return dict(self.best_trial.params)
+
+    @property
+    def best_value(self) -> float:
+        """The value of :attr:`best_trial`."""
+        value = self.best_trial.value
+        assert value is not None
+        return value
+
+    @property
+    def best_trials(self) -> list[FrozenTrial]:
+        """The Pareto-optimal complete trials (the best trial for a single objective)."""
+        complete = [t for t in self.history(states=[TrialState.COMPLETE]) if t.values]
+        if not self.is_multi_objective:
+            return [self.best_trial] if complete else []
+        from hptune.analysis.pareto import pareto_front
+
+        return pareto_front(complete, self.directions)
+
+    @property
+    def user_attrs(self) -> dict[str, Any]:
+        """The study's user attributes."""
+        return dict(self.storage.load_study(self.name).user_attrs)
+
+    def set_user_attr(self, key: str, value: Any) -> None:
+        """Store a JSON value with the study."""
+        check_json_value(f"study attribute {key!r}", value)
+        self.storage.set_study_attr(self.study_id, key, value)
+
+    # Ask and tell -----------------------------------------------------------------------
+
+    def ask(self, space: Mapping[str, Any] | None = None) -> Trial:
+        """Start a trial and return its handle.
+
+        With a declarative ``space`` every parameter is proposed now (``trial.params``
+        holds them); without one, parameters are proposed as the objective suggests them.
+        An enqueued trial (see :meth:`enqueue_trial`) is started first.
+
+        Raises:
+            SearchSpaceExhausted: a finite sampler (grid) has no point left.
+        """
+        parsed = None if space is None else parse_space(space)
+        with self._ask_lock:
+            record = self.storage.pop_waiting_trial(self.study_id)
+            fixed = {} if record is None else dict(record.system_attrs.get("fixed_params", {}))
+            history = self.history()
+            joint = parsed if parsed is not None else self.sampler.infer_space(history)
+            joint = {k: d for k, d in joint.items() if k not in fixed}
+            number = len(history) if record is None else record.number
+            try:
+                proposal = self.sampler.propose(self._request(number, joint, history))
+            except SearchSpaceExhausted:
+                if record is not None:
+                    self.storage.finish_trial(
+                        record.trial_id, TrialState.FAIL,
+                        system_attrs={"fail_reason": "search space exhausted"},
+                    )  # fmt: skip
+                raise
+            if record is None:
+                record = self.storage.create_trial(self.study_id)
+                if record.number != number:  # another worker started a trial meanwhile
+                    history = self.history()
+                    proposal = self.sampler.propose(self._request(record.number, joint, history))
+            proposal = self._claim(record, joint, proposal)
+            for key, value in record.system_attrs.get("enqueued_user_attrs", {}).items():
+                self.storage.set_trial_attr(record.trial_id, key, value)
+                record.user_attrs[key] = value
+        trial = Trial(self, record, {k: (joint[k], v) for k, v in proposal.params.items()})
+        for name, dist in (parsed or {}).items():
+            trial.suggest(name, dist)
+        return trial
+
+    def _request(
+        self,
+        number: int,
+        space: Mapping[str, Distribution],
+        history: Sequence[FrozenTrial],
+        params: Mapping[str, Any] | None = None,
+    ) -> ProposalRequest:
+        others = [t for t in history if t.number != number]
+        return ProposalRequest(number, space, others, self.directions, dict(params or {}))
+
+    def _claim(
+        self, record: FrozenTrial, joint: Mapping[str, Distribution], proposal: Proposal
+    ) -> Proposal:
+        for _ in range(_MAX_CLAIM_ATTEMPTS):
+            if proposal.claim is None or self.storage.claim(
+                self.study_id, record.trial_id, proposal.claim
+            ):
+                return proposal
+            try:
+                proposal = self.sampler.propose(self._request(record.number, joint, self.history()))
+            except SearchSpaceExhausted:
+                self.storage.finish_trial(
+                    record.trial_id, TrialState.FAIL,
+                    system_attrs={"fail_reason": "search space exhausted"},
+                )  # fmt: skip
+                raise
+        raise StorageError(
+            f"trial {record.number}: {_MAX_CLAIM_ATTEMPTS} proposals were all claimed by other "
+            "trials; the sampler keeps proposing taken points."
+        )
+
+    def propose_one(self, trial: Trial, name: str, distribution: Distribution) -> Any:
+        """Ask the sampler for one parameter met inside the objective (used by Trial)."""
+        request = self._request(trial.number, {}, self.history(), trial.params)
+        return self.sampler.propose_one(request, name, distribution)
+
+    def should_prune(self, trial: Trial) -> bool:
+        """Ask the pruner whether ``trial`` should stop (used by Trial.should_prune)."""
+        if self.pruner is None:
+            return False
+        record = self.storage.get_trial(trial.trial_id)
+        history = [t for t in self.history() if t.trial_id != trial.trial_id]
+        return self.pruner.should_prune(record, history, self.directions)
+
+    def tell(
+        self,
+        trial: Trial | int,
+        value: float | Sequence[float] | None = None,
+        *,
+        values: Sequence[float] | None = None,
+        state: TrialState | str | None = None,
+    ) -> FrozenTrial:
+        """Finish a trial with its value(s), or as pruned or failed; return its record.
+
+        ``trial`` is the handle from :meth:`ask` or a trial number. A NaN or infinite
+        value fails the trial (the reason is stored). A pruned trial keeps its last
+        reported value.
+
+        Raises:
+            InvalidValueError: a value of the wrong type, or the wrong number of values.
+            TrialFinishedError: the trial is finished already (nothing changes).
+        """
+        trial_id = self._trial_id(trial)
+        final = TrialState.parse(state) if state is not None else TrialState.COMPLETE
+        if value is not None and values is not None:
+            raise InvalidValueError("give value or values, not both.")
+        given = values if values is not None else value
+        if final is TrialState.COMPLETE:
+            checked, reason = self._check_values(given)
+            if reason is not None:
+                return self._finish(trial_id, TrialState.FAIL, None, reason)
+            return self._finish(trial_id, final, checked, None)
+        if given is not None:
+            raise InvalidValueError(
+                f"a {final.value} trial takes no value, got {given!r}; a pruned trial keeps "
+                "its last reported value."
+            )
+        if final is TrialState.PRUNED:
+            current = self.storage.get_trial(trial_id)
+            last = current.last_step
+            kept = None if last is None else [current.intermediate_values[last]]
+            if kept is not None and self.is_multi_objective:
+                kept = None
+            return self._finish(trial_id, final, kept, None)
+        if final is TrialState.FAIL:
+            return self._finish(trial_id, final, None, "told as failed")
+        raise InvalidValueError(f"tell needs a final state (complete, pruned, fail), got {final}.")
+
+    def _trial_id(self, trial: Trial | int) -> int:
+        if isinstance(trial, Trial):
+            if trial.study is not self and trial.study.study_id != self.study_id:
+                raise InvalidValueError(f"trial {trial.number} belongs to another study.")
+            return trial.trial_id
+        if isinstance(trial, int) and not isinstance(trial, bool):
+            for t in self.history():
+                if t.number == trial:
+                    return t.trial_id
+            raise InvalidValueError(f"study {self.name!r} has no trial number {trial}.")
+        raise InvalidValueError(f"tell needs a Trial or a trial number, got {trial!r}.")
+
+    def _check_values(self, given: Any) -> tuple[list[float], str | None]:
+        """Return the values as floats, or a failure reason for NaN/inf; raise on bad type."""
+        n = len(self.directions)
+        if given is None:
+            raise InvalidValueError(
+                f"a complete trial needs {'a value' if n == 1 else f'{n} values'}; got None."
+            )
+        if isinstance(given, (str, bytes)) or not isinstance(given, Sequence):
+            items: list[Any] = [given]
+        else:
+            items = list(given)
+        if len(items) != n:
+            raise InvalidValueError(
+                f"study {self.name!r} has {n} objective(s) but {len(items)} value(s) were given: "
+                f"{given!r}."
+            )
+        checked: list[float] = []
+        for item in items:
+            try:
+                checked.append(check_number("the objective value", item))
+            except InvalidValueError:
+                try:
+                    as_float = float(item)
+                except (TypeError, ValueError):
+                    raise InvalidValueError(
+                        f"the objective value must be a number, got {item!r} of type "
+                        f"{type(item).__name__}; return a float (or a list of floats for "
+                        "several objectives)."
+                    ) from None
+                return [], f"objective returned {as_float!r}"
+        return checked, None
+
+    def _finish(
+        self, trial_id: int, state: TrialState, values: Sequence[float] | None, reason: str | None
+    ) -> FrozenTrial:
+        attrs = {} if reason is None else {"fail_reason": reason}
+        return self.storage.finish_trial(trial_id, state, values, system_attrs=attrs)
+
+    def enqueue_trial(
+        self, params: Mapping[str, Any], *, user_attrs: Mapping[str, Any] | None = None
+    ) -> FrozenTrial:
+        """Queue a configuration to evaluate before the sampler's proposals.
+
+        The next ``ask`` starts it; the objective's suggest calls return these values
+        (each checked against its distribution then). Parameters not given are proposed.
+        """
+        if not isinstance(params, Mapping):
+            raise InvalidValueError(f"enqueue_trial needs a dict of parameters, got {params!r}.")
+        check_json_value("enqueued parameters", dict(params))
+        attrs: dict[str, Any] = {"fixed_params": dict(params)}
+        if user_attrs:
+            check_json_value("enqueued user attributes", dict(user_attrs))
+            attrs["enqueued_user_attrs"] = dict(user_attrs)
+        return self.storage.create_trial(self.study_id, state=TrialState.WAITING,
+                                         system_attrs=attrs)  # fmt: skip
+
+    # Optimize ---------------------------------------------------------------------------
+
+    def optimize(
+        self,
+        objective: Objective,
+        n_trials: int | None = None,
+        timeout: float | None = None,
+        n_jobs: int = 1,
+        catch: Iterable[type[BaseException]] | type[BaseException] = (Exception,),
+        callbacks: Sequence[Callback] = (),
+        show_progress: bool | None = None,
+        stop: StopRule | Sequence[StopRule] | None = None,
+    ) -> StopReason:
+        """Run ``objective`` on new trials until a stop rule fires; return why it stopped.
+
+        Args:
+            objective: takes a :class:`Trial`, returns the value (or values).
+            n_trials: trials to run in this call (None: no limit of this kind).
+            timeout: seconds after which no new trial starts.
+            n_jobs: trials run at once, in threads (-1: one per CPU).
+            catch: exceptions that fail a trial and let the study go on; others fail
+                the trial and are raised. The default catches every ``Exception``.
+            callbacks: called with ``(study, frozen_trial)`` after each trial.
+            show_progress: a progress bar (trials, best value, elapsed time); None shows
+                it when standard error is a terminal.
+            stop: further stop rules (:mod:`hptune.stopping`); the first to fire wins.
+
+        Without ``n_trials``, ``timeout`` or ``stop`` it runs until interrupted or until
+        a finite space is exhausted. Ctrl-C marks the running trials FAIL (interrupted)
+        and is raised again.
+        """
+        from hptune.execution.worker import run_optimize
+
+        self._stop_event.clear()
+        reason = run_optimize(
+            self,
+            objective,
+            n_trials=n_trials,
+            timeout=timeout,
+            n_jobs=n_jobs,
+            catch=catch,
+            callbacks=callbacks,
+            show_progress=show_progress,
+            stop=stop,
+            stop_event=self._stop_event,
+        )
+        self.stop_reason = reason
+        self.storage.set_study_attr(self.study_id, "stop_reason",
+                                    {"rule": reason.rule, "message": reason.message},
+                                    system=True)  # fmt: skip
+        return reason
+
+    def stop(self) -> None:
+        """Ask a running ``optimize`` to start no new trial (e.g. from a callback)."""
+        self._stop_event.set()
+
+    # Export -----------------------------------------------------------------------------
+
+    def to_dataframe(self) -> pandas.DataFrame:
+        """Return one row per trial (needs pandas: ``pip install 'hptune[pandas]'``)."""
+        from hptune.export import to_dataframe
+
+        return to_dataframe(self.trials)
+
+    def export(self, path: str | Path, format: str | None = None) -> Path:
+        """Write every trial to ``path`` as CSV or JSON (from the suffix by default)."""
+        from hptune.export import write_trials
+
+        return write_trials(self.trials, path, format=format, directions=self.directions)
+
+    def _require_single(self, what: str, instead: str) -> None:
+        if self.is_multi_objective:
+            raise ConfigurationError(
+                f"study {self.name!r} has {len(self.directions)} objectives; {what} is for a "
+                f"single objective, use study.{instead}."
+            )
+
+
+def _parse_directions(
+    direction: StudyDirection | str | None, directions: Sequence[StudyDirection | str] | None
+) -> tuple[StudyDirection, ...]:
+    if direction is not None and directions is not None:
+        raise ConfigurationError("give direction or directions, not both.")
+    if directions is None:
+        return (StudyDirection.parse(direction or "minimize"),)
+    if isinstance(directions, str) or not isinstance(directions, Sequence) or not directions:
+        raise ConfigurationError(
+            f"directions must be a non-empty list such as ['minimize', 'maximize'], "
+            f"got {directions!r}."
+        )
+    return tuple(StudyDirection.parse(d) for d in directions)
+
+
+def create_study(
+    study_name: str | None = None,
+    storage: Storage | str | None = None,
+    *,
+    direction: StudyDirection | str | None = None,
+    directions: Sequence[StudyDirection | str] | None = None,
+    sampler: Sampler | str | None = None,
+    pruner: Pruner | str | None = None,
+    seed: int | None = None,
+    load_if_exists: bool = False,
+) -> Study:
+    """Create a study (or load it with ``load_if_exists=True``).
+
+    Args:
+        study_name: unique in the storage; None makes one up.
+        storage: a URL ("sqlite:///hptune.db", "postgresql+psycopg://..."), a Storage,
+            or None for memory.
+        direction: "minimize" (default) or "maximize" for a single objective.
+        directions: one per objective for several.
+        sampler: a name ("random", "grid", "qmc", ...) or a Sampler object.
+        pruner: a name or a Pruner object, or None.
+        seed: seeds a sampler given by name.
+        load_if_exists: load the study if one of that name exists (its directions
+            must match) instead of raising.
+
+    Example:
+        >>> import hptune as ht
+        >>> study = ht.create_study(direction="maximize", sampler="random", seed=0)
+        >>> study.direction
+        <StudyDirection.MAXIMIZE: 'maximize'>
+    """
+    dirs = _parse_directions(direction, directions)
+    backend = get_storage(storage)
+    sampler_obj = get_sampler(sampler, seed)
+    pruner_obj = get_pruner(pruner)
+    name = study_name if study_name is not None else f"study-{uuid.uuid4().hex[:12]}"
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigurationError(f"study_name must be a non-empty string, got {study_name!r}.")
+    if load_if_exists:
+        try:
+            record = backend.load_study(name)
+        except KeyError:
+            pass
+        else:
+            if record.directions != dirs:
+                raise ConfigurationError(
+                    f"study {name!r} exists with directions "
+                    f"{[d.value for d in record.directions]}, not {[d.value for d in dirs]}; "
+                    "use another study_name or the same directions."
+                )
+            return Study(record, backend, sampler_obj, pruner_obj)
+    return Study(backend.create_study(name, dirs), backend, sampler_obj, pruner_obj)
+
+
+def load_study(
+    study_name: str,
+    storage: Storage | str,
+    *,
+    sampler: Sampler | str | None = None,
+    pruner: Pruner | str | None = None,
+    seed: int | None = None,
+) -> Study:
+    """Load an existing study; raise StudyNotFoundError (naming the known ones) if absent."""
+    backend = get_storage(storage)
+    record = backend.load_study(study_name)
+    return Study(record, backend, get_sampler(sampler, seed), get_pruner(pruner))
+
+
+def delete_study(study_name: str, storage: Storage | str) -> None:
+    """Delete a study and all its trials."""
+    get_storage(storage).delete_study(study_name)
+
+
+def list_studies(storage: Storage | str) -> list[StudyRecord]:
+    """Return every study in ``storage`` with its directions and number of trials."""
+    return get_storage(storage).list_studies()
