@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # A CPU build of PyTorch; installed before hptune so nothing pulls a multi-GB CUDA build.
 TORCH ?= torch==2.13.0
 
-.PHONY: demo test lint clean
+.PHONY: demo test lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ lint: $(VENV)/.test
 
 test: lint
 	$(BIN)/pytest
+
+# Side-by-side figures with the peers installed from the `bench` extra (Optuna, ...).
+bench: $(VENV)/.test
+	$(BIN)/pip install --quiet -e ".[bench]"
+	$(BIN)/python benchmarks/overhead.py --trials 1000 --out benchmarks/results/overhead.md
 
 clean:
 	rm -rf $(VENV) hptune.db hptune.db-wal hptune.db-shm

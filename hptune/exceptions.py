@@ -13,7 +13,7 @@ The tree, grouped by what the caller should do::
     │   ├── DuplicatedStudyError              a study of that name exists already
     │   └── TrialNotFoundError (KeyError)
     ├── TrialStateError                       the trial is not in a state that allows this
-    │   └── TrialFinishedError                the trial was finished already (tell twice, lost lease)
+    │   └── TrialFinishedError                finished already (tell twice, lost lease)
     ├── SearchSpaceExhausted                  the sampler has nothing left to propose (grid)
     └── TrialPruned                           raised inside an objective to stop the trial
 
@@ -21,6 +21,24 @@ The tree, grouped by what the caller should do::
 """
 
 from __future__ import annotations
+
+__all__ = [
+    "ConfigurationError",
+    "DuplicatedStudyError",
+    "HptuneError",
+    "HptuneWarning",
+    "InvalidSpaceError",
+    "InvalidValueError",
+    "SchemaVersionError",
+    "SearchSpaceExhausted",
+    "StorageError",
+    "StorageURLError",
+    "StudyNotFoundError",
+    "TrialFinishedError",
+    "TrialNotFoundError",
+    "TrialPruned",
+    "TrialStateError",
+]
 
 
 class HptuneError(Exception):

@@ -6,7 +6,7 @@ import csv
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from hptune.exceptions import ConfigurationError
 from hptune.trial import FrozenTrial, StudyDirection
@@ -14,7 +14,14 @@ from hptune.trial import FrozenTrial, StudyDirection
 if TYPE_CHECKING:
     import pandas
 
-__all__ = ["FORMATS", "to_dataframe", "trial_to_row", "trials_to_json", "write_trials"]
+__all__ = [
+    "FORMATS",
+    "dump_trials",
+    "to_dataframe",
+    "trial_to_row",
+    "trials_to_json",
+    "write_trials",
+]
 
 FORMATS = ("csv", "json")
 
@@ -65,6 +72,28 @@ def trials_to_json(
     }
 
 
+def dump_trials(
+    trials: Sequence[FrozenTrial],
+    stream: TextIO,
+    format: str,
+    *,
+    directions: Sequence[StudyDirection] = (),
+) -> None:
+    """Write ``trials`` to a text stream as CSV (one flat row each) or JSON (full records)."""
+    fmt = format.lower()
+    if fmt not in FORMATS:
+        raise ConfigurationError(f"export format must be one of {list(FORMATS)}, got {format!r}.")
+    if fmt == "json":
+        json.dump(trials_to_json(trials, directions), stream, indent=2)
+        stream.write("\n")
+        return
+    rows = [trial_to_row(t) for t in trials]
+    columns = list(dict.fromkeys(k for row in rows for k in row)) or ["number", "state", "value"]
+    writer = csv.DictWriter(stream, fieldnames=columns)
+    writer.writeheader()
+    writer.writerows(rows)
+
+
 def write_trials(
     trials: Sequence[FrozenTrial],
     path: str | Path,
@@ -72,7 +101,7 @@ def write_trials(
     format: str | None = None,
     directions: Sequence[StudyDirection] = (),
 ) -> Path:
-    """Write ``trials`` to ``path`` as CSV (one flat row each) or JSON (full records)."""
+    """Write ``trials`` to ``path``; the format comes from the suffix unless given."""
     path = Path(path)
     fmt = (format or path.suffix.lstrip(".")).lower()
     if fmt not in FORMATS:
@@ -80,15 +109,8 @@ def write_trials(
             f"export format must be one of {list(FORMATS)}, got {fmt or path.name!r}; "
             "pass format= or use a .csv or .json file name."
         )
-    if fmt == "json":
-        path.write_text(json.dumps(trials_to_json(trials, directions), indent=2) + "\n")
-        return path
-    rows = [trial_to_row(t) for t in trials]
-    columns = list(dict.fromkeys(k for row in rows for k in row)) or ["number", "state", "value"]
     with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
+        dump_trials(trials, f, fmt, directions=directions)
     return path
 
 

@@ -156,7 +156,8 @@ class Float(Distribution):
             )
         if step <= 0:
             raise InvalidSpaceError(f"{owner}: step must be > 0, got step={step!r}.")
-        if high > low and step > high - low:
+        # The same tolerance as _n_steps: Float(1.1, 1.2, step=0.1) has two points.
+        if high > low and step > (high - low) * (1 + _STEP_RTOL):
             raise InvalidSpaceError(
                 f"{owner}: step must not exceed high - low = {high - low!r}, got step={step!r}; "
                 "use a smaller step or a wider range."
@@ -167,14 +168,15 @@ class Float(Distribution):
     def _n_steps(self) -> int:
         # Number of grid points when step is set.
         assert self.step is not None
-        return int(math.floor((self.high - self.low) / self.step * (1 + _STEP_RTOL))) + 1
+        return math.floor((self.high - self.low) / self.step * (1 + _STEP_RTOL)) + 1
 
     def _grid_values(self, indices: npt.ArrayLike) -> FloatArray:
         assert self.step is not None
         raw = self.low + np.asarray(indices, dtype=np.float64) * self.step
         # Round away the float noise of low + k * step (e.g. 0.30000000000000004).
-        digits = max(0, 12 - int(math.floor(math.log10(self.step))))
-        return np.minimum(np.round(raw, min(digits, 15)), self.high)
+        digits = max(0, 12 - math.floor(math.log10(self.step)))
+        # Clip both ways: rounding may move a noisy low (0.1 * 3) just below itself.
+        return np.clip(np.round(raw, min(digits, 15)), self.low, self.high)
 
     def encode(self, values: Sequence[Any]) -> FloatArray:
         v = np.asarray(values, dtype=np.float64)
@@ -216,8 +218,13 @@ class Float(Distribution):
         return [float(x) for x in self._grid_values(np.arange(self._n_steps))]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": "float", "low": self.low, "high": self.high, "log": self.log,
-                "step": self.step}  # fmt: skip
+        return {
+            "type": "float",
+            "low": self.low,
+            "high": self.high,
+            "log": self.log,
+            "step": self.step,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,14 +295,19 @@ class Int(Distribution):
             value = int(value)
         if not isinstance(value, (int, np.integer)):
             return False
-        return self.low <= value <= self.high and (value - self.low) % self.step == 0
+        return bool(self.low <= value <= self.high and (value - self.low) % self.step == 0)
 
     def grid(self) -> list[Any] | None:
         return list(range(self.low, self.high + 1, self.step))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": "int", "low": self.low, "high": self.high, "log": self.log,
-                "step": self.step}  # fmt: skip
+        return {
+            "type": "int",
+            "low": self.low,
+            "high": self.high,
+            "log": self.log,
+            "step": self.step,
+        }
 
 
 def _choice_key(choice: Any) -> str:
@@ -345,6 +357,16 @@ class Categorical(Distribution):
             index[key] = i
         object.__setattr__(self, "choices", choices)
         object.__setattr__(self, "_index", index)
+
+    # Compare choices as JSON text: the tuple (1,) equals (True,) and (1.0,), but these
+    # are different choices (a value of one is not a value of the other).
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Categorical):
+            return NotImplemented
+        return list(self._index) == list(other._index)
+
+    def __hash__(self) -> int:
+        return hash(tuple(self._index))
 
     def index(self, value: Any) -> int:
         """Return the position of ``value`` among the choices; raise if absent."""

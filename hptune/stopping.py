@@ -106,8 +106,9 @@ class MaxTrials(StopRule):
     def check(self, progress: StudyProgress) -> StopReason | None:
         started = sum(t.state is not TrialState.WAITING for t in progress.history)
         if started >= self.n_trials:
-            return StopReason("max_trials", f"the study holds {started} trials (limit "
-                              f"{self.n_trials}).")  # fmt: skip
+            return StopReason(
+                "max_trials", f"the study holds {started} trials (limit {self.n_trials})."
+            )
         return None
 
 
@@ -125,8 +126,9 @@ class Timeout(StopRule):
 
     def check(self, progress: StudyProgress) -> StopReason | None:
         if progress.elapsed >= self.seconds:
-            return StopReason("timeout", f"{progress.elapsed:.1f} s elapsed (limit "
-                              f"{self.seconds:g} s).")  # fmt: skip
+            return StopReason(
+                "timeout", f"{progress.elapsed:.1f} s elapsed (limit {self.seconds:g} s)."
+            )
         return None
 
 

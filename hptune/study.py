@@ -187,25 +187,18 @@ class Study:
             joint = parsed if parsed is not None else self.sampler.infer_space(history)
             joint = {k: d for k, d in joint.items() if k not in fixed}
             number = len(history) if record is None else record.number
-            try:
-                proposal = self.sampler.propose(self._request(number, joint, history))
-            except SearchSpaceExhausted:
-                if record is not None:
-                    self.storage.finish_trial(
-                        record.trial_id, TrialState.FAIL,
-                        system_attrs={"fail_reason": "search space exhausted"},
-                    )  # fmt: skip
-                raise
+            proposal = self._propose(record, number, joint, history)
             if record is None:
                 record = self.storage.create_trial(self.study_id)
                 if record.number != number:  # another worker started a trial meanwhile
                     history = self.history()
-                    proposal = self.sampler.propose(self._request(record.number, joint, history))
+                    proposal = self._propose(record, record.number, joint, history)
             proposal = self._claim(record, joint, proposal)
             for key, value in record.system_attrs.get("enqueued_user_attrs", {}).items():
                 self.storage.set_trial_attr(record.trial_id, key, value)
                 record.user_attrs[key] = value
-        trial = Trial(self, record, {k: (joint[k], v) for k, v in proposal.params.items()})
+        proposed = {k: (joint[k], v) for k, v in proposal.params.items()}
+        trial = Trial(self, record, proposed, history)
         for name, dist in (parsed or {}).items():
             trial.suggest(name, dist)
         return trial
@@ -220,6 +213,21 @@ class Study:
         others = [t for t in history if t.number != number]
         return ProposalRequest(number, space, others, self.directions, dict(params or {}))
 
+    def _propose(
+        self,
+        record: FrozenTrial | None,
+        number: int,
+        joint: Mapping[str, Distribution],
+        history: Sequence[FrozenTrial],
+    ) -> Proposal:
+        """Ask the sampler; if the space is exhausted, fail the trial started for it."""
+        try:
+            return self.sampler.propose(self._request(number, joint, history))
+        except SearchSpaceExhausted:
+            if record is not None:
+                self._finish(record.trial_id, TrialState.FAIL, None, "search space exhausted")
+            raise
+
     def _claim(
         self, record: FrozenTrial, joint: Mapping[str, Distribution], proposal: Proposal
     ) -> Proposal:
@@ -228,22 +236,25 @@ class Study:
                 self.study_id, record.trial_id, proposal.claim
             ):
                 return proposal
-            try:
-                proposal = self.sampler.propose(self._request(record.number, joint, self.history()))
-            except SearchSpaceExhausted:
-                self.storage.finish_trial(
-                    record.trial_id, TrialState.FAIL,
-                    system_attrs={"fail_reason": "search space exhausted"},
-                )  # fmt: skip
-                raise
+            proposal = self._propose(record, record.number, joint, self.history())
         raise StorageError(
             f"trial {record.number}: {_MAX_CLAIM_ATTEMPTS} proposals were all claimed by other "
             "trials; the sampler keeps proposing taken points."
         )
 
-    def propose_one(self, trial: Trial, name: str, distribution: Distribution) -> Any:
-        """Ask the sampler for one parameter met inside the objective (used by Trial)."""
-        request = self._request(trial.number, {}, self.history(), trial.params)
+    def propose_one(
+        self,
+        trial: Trial,
+        name: str,
+        distribution: Distribution,
+        history: Sequence[FrozenTrial],
+    ) -> Any:
+        """Ask the sampler for one parameter met inside the objective (used by Trial).
+
+        ``history`` is the snapshot taken when the trial started: proposals inside one
+        trial do not reread the storage.
+        """
+        request = self._request(trial.number, {}, history, trial.params)
         return self.sampler.propose_one(request, name, distribution)
 
     def should_prune(self, trial: Trial) -> bool:
@@ -332,6 +343,8 @@ class Study:
                 checked.append(check_number("the objective value", item))
             except InvalidValueError:
                 try:
+                    if isinstance(item, (bool, str, bytes)):  # not "nan" as a NaN
+                        raise TypeError
                     as_float = float(item)
                 except (TypeError, ValueError):
                     raise InvalidValueError(
@@ -363,8 +376,9 @@ class Study:
         if user_attrs:
             check_json_value("enqueued user attributes", dict(user_attrs))
             attrs["enqueued_user_attrs"] = dict(user_attrs)
-        return self.storage.create_trial(self.study_id, state=TrialState.WAITING,
-                                         system_attrs=attrs)  # fmt: skip
+        return self.storage.create_trial(
+            self.study_id, state=TrialState.WAITING, system_attrs=attrs
+        )
 
     # Optimize ---------------------------------------------------------------------------
 
@@ -400,23 +414,36 @@ class Study:
         from hptune.execution.worker import run_optimize
 
         self._stop_event.clear()
-        reason = run_optimize(
-            self,
-            objective,
-            n_trials=n_trials,
-            timeout=timeout,
-            n_jobs=n_jobs,
-            catch=catch,
-            callbacks=callbacks,
-            show_progress=show_progress,
-            stop=stop,
-            stop_event=self._stop_event,
-        )
-        self.stop_reason = reason
-        self.storage.set_study_attr(self.study_id, "stop_reason",
-                                    {"rule": reason.rule, "message": reason.message},
-                                    system=True)  # fmt: skip
+        try:
+            reason = run_optimize(
+                self,
+                objective,
+                n_trials=n_trials,
+                timeout=timeout,
+                n_jobs=n_jobs,
+                catch=catch,
+                callbacks=callbacks,
+                show_progress=show_progress,
+                stop=stop,
+                stop_event=self._stop_event,
+            )
+        except KeyboardInterrupt:
+            self._record_stop(StopReason("interrupted", "interrupted by the user (Ctrl-C)."))
+            raise
+        except BaseException as e:
+            self._record_stop(StopReason("error", f"{type(e).__name__}: {e}"))
+            raise
+        self._record_stop(reason)
         return reason
+
+    def _record_stop(self, reason: StopReason) -> None:
+        self.stop_reason = reason
+        self.storage.set_study_attr(
+            self.study_id,
+            "stop_reason",
+            {"rule": reason.rule, "message": reason.message},
+            system=True,
+        )
 
     def stop(self) -> None:
         """Ask a running ``optimize`` to start no new trial (e.g. from a callback)."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from hptune.exceptions import (
+    ConfigurationError,
     HptuneWarning,
     InvalidSpaceError,
     InvalidValueError,
@@ -61,12 +62,16 @@ class StudyDirection(enum.Enum):
         """Accept a member or one of the names users know: minimize/min, maximize/max."""
         if isinstance(direction, StudyDirection):
             return direction
-        aliases = {"minimize": cls.MINIMIZE, "min": cls.MINIMIZE, "maximize": cls.MAXIMIZE,
-                   "max": cls.MAXIMIZE}  # fmt: skip
+        aliases = {
+            "minimize": cls.MINIMIZE,
+            "min": cls.MINIMIZE,
+            "maximize": cls.MAXIMIZE,
+            "max": cls.MAXIMIZE,
+        }
         try:
             return aliases[str(direction).lower()]
         except KeyError:
-            raise InvalidValueError(
+            raise ConfigurationError(
                 f"direction must be 'minimize' or 'maximize' (or 'min'/'max'), got {direction!r}."
             ) from None
 
@@ -145,17 +150,22 @@ def check_json_value(what: str, value: Any) -> None:
 
 def check_number(what: str, value: Any) -> float:
     """Return ``value`` as a finite float or raise :class:`InvalidValueError`."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, (bool, str, bytes)):
+        # float() would accept them (True -> 1.0, "0.5" -> 0.5); they are mistakes here.
+        raise InvalidValueError(
+            f"{what} must be a number, got {value!r} of type {type(value).__name__}."
+        )
+    if not isinstance(value, (int, float)):
         try:
             value = float(value)  # numpy scalars, 0-d arrays, torch scalars
         except (TypeError, ValueError):
             raise InvalidValueError(
                 f"{what} must be a number, got {value!r} of type {type(value).__name__}."
             ) from None
-    value = float(value)
-    if not math.isfinite(value):
-        raise InvalidValueError(f"{what} must be finite, got {value!r}.")
-    return value
+    number = float(value)
+    if not math.isfinite(number):
+        raise InvalidValueError(f"{what} must be finite, got {number!r}.")
+    return number
 
 
 class Trial:
@@ -174,7 +184,13 @@ class Trial:
         FrozenTrial(number=0, ...)
     """
 
-    def __init__(self, study: Study, record: FrozenTrial, proposal: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        study: Study,
+        record: FrozenTrial,
+        proposal: Mapping[str, tuple[Distribution, Any]],
+        history: Sequence[FrozenTrial] = (),
+    ) -> None:
         self.study = study
         self.number = record.number
         self.trial_id = record.trial_id
@@ -182,6 +198,7 @@ class Trial:
         # objective asks for the same parameter with the same distribution.
         self._fixed = dict(record.system_attrs.get("fixed_params", {}))
         self._proposal = dict(proposal)
+        self._history = history
         self._params: dict[str, Any] = dict(record.params)
         self._distributions: dict[str, Distribution] = dict(record.distributions)
         self._intermediate: dict[int | float, float] = dict(record.intermediate_values)
@@ -228,7 +245,8 @@ class Trial:
         self, name: str, choices: Sequence[CategoricalChoice]
     ) -> CategoricalChoice:
         """Return one of ``choices`` for parameter ``name``."""
-        return self._suggest(name, lambda: Categorical(tuple(choices)))
+        value: CategoricalChoice = self._suggest(name, lambda: Categorical(tuple(choices)))
+        return value
 
     def suggest(self, name: str, distribution: Distribution) -> Any:
         """Return a value of ``distribution`` for parameter ``name``."""
@@ -258,7 +276,7 @@ class Trial:
         elif name in self._proposal and self._proposal[name][0] == dist:
             value = self._proposal[name][1]
         else:
-            value = self.study.propose_one(self, name, dist)
+            value = self.study.propose_one(self, name, dist, self._history)
         self.study.storage.set_trial_param(self.trial_id, name, dist, value)
         self._params[name] = value
         self._distributions[name] = dist

@@ -35,5 +35,6 @@ def pareto_front(
     le = np.all(points[:, None, :] <= points[None, :, :], axis=2)
     lt = np.any(points[:, None, :] < points[None, :, :], axis=2)
     dominated = np.any(le & lt, axis=0)
-    return sorted((t for t, d in zip(valued, dominated, strict=True) if not d),
-                  key=lambda t: t.number)  # fmt: skip
+    return sorted(
+        (t for t, d in zip(valued, dominated, strict=True) if not d), key=lambda t: t.number
+    )

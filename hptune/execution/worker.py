@@ -10,7 +10,7 @@ import traceback
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hptune.exceptions import (
     ConfigurationError,
@@ -66,13 +66,13 @@ def run_trial(
             result = objective(trial)
         except TrialPruned:
             return study.tell(trial, state=TrialState.PRUNED)
+        except KeyboardInterrupt:  # before catch: Ctrl-C is never an ordinary failure
+            _fail(study, trial.trial_id, "interrupted (KeyboardInterrupt)")
+            raise
         except catch as e:
             reason = f"{type(e).__name__}: {e}"
             _logger.warning("trial %d failed: %s", trial.number, reason)
             return _fail(study, trial.trial_id, reason, traceback.format_exc())
-        except KeyboardInterrupt:
-            _fail(study, trial.trial_id, "interrupted (KeyboardInterrupt)")
-            raise
         except BaseException as e:
             _fail(study, trial.trial_id, f"{type(e).__name__}: {e}", traceback.format_exc())
             raise
@@ -94,7 +94,12 @@ def run_trial(
 def _as_catch(
     catch: Iterable[type[BaseException]] | type[BaseException],
 ) -> tuple[type[BaseException], ...]:
-    items = (catch,) if isinstance(catch, type) else tuple(catch)
+    # A string, an exception instance or None is one (bad) item, not an iterable of them.
+    items: tuple[Any, ...]
+    if isinstance(catch, (type, str, bytes)) or not isinstance(catch, Iterable):
+        items = (catch,)
+    else:
+        items = tuple(catch)
     for item in items:
         if not (isinstance(item, type) and issubclass(item, BaseException)):
             raise ConfigurationError(
@@ -104,7 +109,13 @@ def _as_catch(
 
 
 def _as_rules(stop: StopRule | Sequence[StopRule] | None, timeout: float | None) -> list[StopRule]:
-    rules = [] if stop is None else [stop] if isinstance(stop, StopRule) else list(stop)
+    rules: list[Any]
+    if stop is None:
+        rules = []
+    elif isinstance(stop, (StopRule, str, bytes)) or not isinstance(stop, Iterable):
+        rules = [stop]  # one rule, or one bad item named in the error below
+    else:
+        rules = list(stop)
     for rule in rules:
         if not isinstance(rule, StopRule):
             raise ConfigurationError(
@@ -216,8 +227,13 @@ def run_optimize(
     catch_types = _as_catch(catch)
     loop = _Loop(study, n_trials, _as_rules(stop, timeout), stop_event)
     workers = _n_workers(n_jobs)
-    bar = ProgressBar(enabled=show_progress, total=n_trials, name=study.name,
-                      directions=study.directions, best=_best_so_far(study))  # fmt: skip
+    bar = ProgressBar(
+        enabled=show_progress,
+        total=n_trials,
+        name=study.name,
+        directions=study.directions,
+        best=_best_so_far(study),
+    )
     try:
         if workers == 1:
             _work(loop, objective, catch_types, callbacks, bar)
@@ -253,7 +269,7 @@ def _run_threads(
             args=(loop, objective, catch, callbacks, bar),
             name=f"hptune-worker-{i}",
             daemon=True,
-        )  # fmt: skip
+        )
         for i in range(workers)
     ]
     for thread in threads:

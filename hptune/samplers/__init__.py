@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from hptune._registry import resolve
@@ -12,6 +13,7 @@ from hptune.samplers.qmc import QMCSampler
 from hptune.samplers.random import RandomSampler
 
 __all__ = [
+    "SAMPLER_NAMES",
     "GridSampler",
     "Proposal",
     "ProposalRequest",
@@ -21,6 +23,15 @@ __all__ = [
     "get_sampler",
     "infer_space",
 ]
+
+_FACTORIES: dict[str, Callable[[int | None], Sampler]] = {
+    "random": lambda seed: RandomSampler(seed=seed),
+    "grid": lambda seed: GridSampler(seed=seed),
+    "qmc": lambda seed: QMCSampler(seed=seed),
+}
+
+#: Every name :func:`get_sampler` accepts.
+SAMPLER_NAMES: tuple[str, ...] = tuple(_FACTORIES)
 
 
 def get_sampler(sampler: Sampler | str | None, seed: int | None = None) -> Sampler:
@@ -36,9 +47,5 @@ def get_sampler(sampler: Sampler | str | None, seed: int | None = None) -> Sampl
         sampler = "random"
     if not isinstance(sampler, str):
         raise ConfigurationError(f"sampler must be a name or a Sampler object, got {sampler!r}.")
-    factories: dict[str, Callable[[], Sampler]] = {
-        "random": lambda: RandomSampler(seed=seed),
-        "grid": lambda: GridSampler(seed=seed),
-        "qmc": lambda: QMCSampler(seed=seed),
-    }
+    factories = {name: functools.partial(make, seed) for name, make in _FACTORIES.items()}
     return resolve("sampler", sampler, factories)

@@ -55,8 +55,9 @@ class InMemoryStorage(Storage):
         with self._lock:
             if name in self._studies:
                 raise DuplicatedStudyError(f"a study named {name!r} exists already.")
-            record = StudyRecord(self._next_study_id, name, tuple(directions),
-                                 datetime_created=_now())  # fmt: skip
+            record = StudyRecord(
+                self._next_study_id, name, tuple(directions), datetime_created=_now()
+            )
             self._next_study_id += 1
             self._studies[name] = record
             self._trials_by_study[record.study_id] = []
@@ -65,9 +66,12 @@ class InMemoryStorage(Storage):
     def load_study(self, name: str) -> StudyRecord:
         with self._lock:
             record = self._record(name)
-            return replace(record, n_trials=len(self._trials_by_study[record.study_id]),
-                           user_attrs=copy.deepcopy(record.user_attrs),
-                           system_attrs=copy.deepcopy(record.system_attrs))  # fmt: skip
+            return replace(
+                record,
+                n_trials=len(self._trials_by_study[record.study_id]),
+                user_attrs=copy.deepcopy(record.user_attrs),
+                system_attrs=copy.deepcopy(record.system_attrs),
+            )
 
     def delete_study(self, name: str) -> None:
         with self._lock:
@@ -84,7 +88,7 @@ class InMemoryStorage(Storage):
 
     def set_study_attr(self, study_id: int, key: str, value: Any, *, system: bool = False) -> None:
         with self._lock:
-            for name, record in self._studies.items():
+            for record in self._studies.values():
                 if record.study_id == study_id:
                     attrs = record.system_attrs if system else record.user_attrs
                     attrs[key] = _json_copy(value)

@@ -1,0 +1,243 @@
+"""What SQLStorage promises beyond the storage contract: URLs, schema versions, SQLite."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import sqlite3
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from hptune.exceptions import (
+    ConfigurationError,
+    SchemaVersionError,
+    StorageError,
+    StorageURLError,
+)
+from hptune.space import Float
+from hptune.storage import get_storage
+from hptune.storage.sql import SQLStorage
+from hptune.trial import StudyDirection, TrialState
+
+MIN = StudyDirection.MINIMIZE
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'hptune.db'}"
+
+
+# URLs ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        ("hptune.db", r"malformed.*supported: sqlite"),
+        ("://nothing", "malformed"),
+        ("mysql://user@localhost/db", r"unsupported database .mysql.*postgresql\+psycopg"),
+        ("postgresql+psycopg2://u@h/db", r"unsupported database 'postgresql\+psycopg2'"),
+        ("sqlite+aiosqlite:///x.db", "unsupported database"),
+        (42, "must be a string, got 42"),
+    ],
+)
+def test_bad_urls(bad: object, match: str) -> None:
+    with pytest.raises(StorageURLError, match=match):
+        SQLStorage(bad)
+
+
+def test_malformed_url_hides_the_password() -> None:
+    with pytest.raises(StorageURLError) as info:
+        SQLStorage("postgresql+psycopg://user:secret@host:notaport/db")
+    assert "secret" not in str(info.value) and "***" in str(info.value)
+
+
+def test_missing_directory_is_named(tmp_path: Path) -> None:
+    missing = tmp_path / "no" / "such"
+    with pytest.raises(StorageURLError, match=f"directory '{missing}' does not exist"):
+        SQLStorage(f"sqlite:///{missing / 'hptune.db'}")
+    assert not missing.exists()
+
+
+def test_directory_instead_of_file(tmp_path: Path) -> None:
+    with pytest.raises(StorageURLError, match="is a directory"):
+        SQLStorage(f"sqlite:///{tmp_path}")
+
+
+def test_unwritable_directory_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # os.access, not chmod: the tests may run as root, who may write anywhere.
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: p != str(tmp_path) and real_access(p, mode))
+    with pytest.raises(StorageURLError, match=f"directory '{tmp_path}' is not writable"):
+        SQLStorage(f"sqlite:///{tmp_path / 'hptune.db'}")
+
+
+def test_missing_driver_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # makes `import psycopg` fail
+    with pytest.raises(ImportError, match=r"pip install 'hptune\[postgres\]'"):
+        SQLStorage("postgresql+psycopg://user@localhost/db")
+
+
+@pytest.mark.parametrize("scheme", ["postgresql", "postgresql+psycopg"])
+def test_unreachable_server_is_a_storage_error(scheme: str) -> None:
+    # Port 1 refuses at once. A bare "postgresql://" means the psycopg driver too.
+    with pytest.raises(StorageError) as info:
+        SQLStorage(f"{scheme}://user:secret@127.0.0.1:1/db?connect_timeout=3")
+    message = str(info.value)
+    assert not isinstance(info.value, StorageURLError)
+    assert "127.0.0.1:1" in message and "secret" not in message and "***" in message
+
+
+def test_bad_engine_kwargs(url: str) -> None:
+    with pytest.raises(ConfigurationError, match=r"engine_kwargs=.*no_such_option"):
+        SQLStorage(url, engine_kwargs={"no_such_option": 1})
+
+
+def test_get_storage_opens_a_url(url: str) -> None:
+    storage = get_storage(url)
+    assert isinstance(storage, SQLStorage)
+    storage.close()
+
+
+# Schema --------------------------------------------------------------------------------
+
+
+def _set_version(url: str, version: int) -> None:
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"UPDATE hptune_schema_version SET version = {version}")
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "version, match",
+    [
+        (2, "has schema version 2 but this hptune reads version 1; upgrade hptune with pip"),
+        (0, "has schema version 0 but this hptune reads version 1; open it with the hptune"),
+    ],
+)
+def test_other_schema_version_is_refused(url: str, version: int, match: str) -> None:
+    SQLStorage(url).close()
+    _set_version(url, version)
+    with pytest.raises(SchemaVersionError, match=match):
+        SQLStorage(url)
+
+
+def test_reopening_keeps_everything(url: str) -> None:
+    first = SQLStorage(url)
+    study_id = first.create_study("s", [MIN]).study_id
+    trial_id = first.create_trial(study_id).trial_id
+    first.set_trial_param(trial_id, "x", Float(0, 1), 0.25)
+    finished = first.finish_trial(trial_id, TrialState.COMPLETE, [1.5])
+    first.close()
+    second = SQLStorage(url)
+    assert second.get_trials(study_id) == [finished]
+    assert second.create_trial(study_id).number == 1
+    second.close()
+
+
+def test_values_are_json_text_not_pickles(url: str) -> None:
+    storage = SQLStorage(url)
+    study_id = storage.create_study("s", [MIN]).study_id
+    trial_id = storage.create_trial(study_id).trial_id
+    storage.set_trial_param(trial_id, "x", Float(0, 1), 0.25)
+    storage.set_trial_attr(trial_id, "k", {"a": [1]})
+    storage.close()
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+        assert conn.execute("SELECT value_json FROM hptune_trial_params").fetchall() == [("0.25",)]
+        assert conn.execute("SELECT value_json FROM hptune_trial_attrs").fetchall() == [
+            ('{"a": [1]}',)
+        ]
+
+
+# SQLite --------------------------------------------------------------------------------
+
+
+def test_sqlite_file_runs_in_wal_mode(url: str) -> None:
+    SQLStorage(url).close()
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+@pytest.mark.parametrize("timeout", [None, 0.01])
+def test_a_held_lock_is_waited_for(url: str, timeout: float | None) -> None:
+    # With a 30 s busy timeout SQLite waits itself; with 10 ms "database is locked" is
+    # raised at once and the storage retries with backoff. Neither reaches the caller.
+    options = None if timeout is None else {"connect_args": {"timeout": timeout}}
+    storage = SQLStorage(url, engine_kwargs=options)
+    study_id = storage.create_study("s", [MIN]).study_id
+    path = url.removeprefix("sqlite:///")
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # another process writing
+    release = threading.Timer(0.5, other.execute, args=("COMMIT",))
+    release.start()
+    start = time.monotonic()
+    assert storage.create_trial(study_id).number == 0
+    assert time.monotonic() - start >= 0.4
+    release.join()
+    other.close()
+    storage.close()
+
+
+def test_in_memory_database_is_shared_by_threads() -> None:
+    storage = SQLStorage("sqlite://")
+    study_id = storage.create_study("s", [MIN]).study_id
+    threads = [threading.Thread(target=storage.create_trial, args=(study_id,)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [t.number for t in storage.get_trials(study_id)] == [0, 1, 2, 3]
+    assert SQLStorage("sqlite://").list_studies() == []  # another storage, another database
+
+
+# Pickling and caching ------------------------------------------------------------------
+
+
+def test_pickles_by_url(url: str) -> None:
+    storage = SQLStorage(url)
+    storage.create_study("s", [MIN])
+    copy = pickle.loads(pickle.dumps(storage))
+    assert isinstance(copy, SQLStorage) and copy is not storage
+    assert [r.name for r in copy.list_studies()] == ["s"]
+    copy.close()
+    storage.close()
+
+
+def test_in_memory_storage_refuses_to_pickle() -> None:
+    with pytest.raises(StorageError, match=r"in-memory.*file URL"):
+        pickle.dumps(SQLStorage("sqlite://"))
+
+
+def test_clients_see_each_others_changes(url: str) -> None:
+    reader, writer = SQLStorage(url), SQLStorage(url)
+    study_id = writer.create_study("s", [MIN]).study_id
+    trial_id = writer.create_trial(study_id).trial_id
+    assert reader.get_trials(study_id)[0].state is TrialState.RUNNING
+    writer.set_trial_intermediate(trial_id, 1, 0.5)
+    writer.finish_trial(trial_id, TrialState.COMPLETE, [0.5])
+    seen = reader.get_trials(study_id)
+    assert seen[0].state is TrialState.COMPLETE and seen[0].intermediate_values == {1: 0.5}
+    assert reader.get_trials(study_id)[0] is seen[0]  # finished: served from the cache
+    writer.delete_study("s")
+    assert reader.list_studies() == []
+    reader.close()
+    writer.close()
+
+
+def test_many_uncached_trials_load_in_one_pass(url: str) -> None:
+    storage = SQLStorage(url)
+    study_id = storage.create_study("s", [MIN]).study_id
+    other_id = storage.create_study("other", [MIN]).study_id
+    for i in range(620):
+        trial_id = storage.create_trial(study_id).trial_id
+        storage.set_trial_param(trial_id, "x", Float(0, 1000), float(i))
+        storage.create_trial(other_id)
+    trials = storage.get_trials(study_id, states=[TrialState.RUNNING])
+    assert [t.params for t in trials] == [{"x": float(i)} for i in range(620)]
+    storage.close()

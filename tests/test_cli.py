@@ -1,0 +1,183 @@
+"""The `hptune` command: every subcommand, its output and its exit codes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import hptune as ht
+from hptune.cli import EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE, main
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    """A SQLite file holding a finished study 'demo' (10 trials) and an empty 'other'."""
+    storage = f"sqlite:///{tmp_path / 'studies.db'}"
+    study = ht.create_study("demo", storage, direction="maximize", seed=0)
+
+    def objective(trial: ht.Trial) -> float:
+        x = trial.suggest_float("x", 0.0, 1.0)
+        trial.suggest_categorical("kind", ["a", "b"])
+        if trial.number == 3:
+            raise ValueError("bad luck")
+        return x
+
+    study.optimize(objective, n_trials=10, show_progress=False)
+    ht.create_study("other", storage)
+    return storage
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_studies_lists_every_study(url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "studies", "--storage", url)
+    assert code == EXIT_OK
+    lines = out.splitlines()
+    assert lines[0].split()[:3] == ["name", "directions", "trials"]
+    assert any(line.split()[:3] == ["demo", "maximize", "10"] for line in lines)
+    assert any(line.split()[:3] == ["other", "minimize", "0"] for line in lines)
+
+
+def test_show_summarizes_and_names_the_best_trial(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    study = ht.load_study("demo", url)
+    code, out, _ = run(capsys, "show", "demo", "--storage", url)
+    assert code == EXIT_OK
+    assert "trials: 10 (9 complete, 1 fail)" in out
+    assert f"best trial: {study.best_trial.number}," in out
+    assert "last stop: n_trials" in out
+
+
+def test_show_of_a_study_without_complete_trials(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "show", "other", "--storage", url)
+    assert code == EXIT_OK
+    assert "none complete yet" in out
+
+
+def test_trials_table_and_state_filter(url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "trials", "demo", "--storage", url)
+    assert code == EXIT_OK
+    assert len(out.splitlines()) == 2 + 10  # header, rule, one line per trial
+    assert "params_x" in out.splitlines()[0]
+    code, out, _ = run(capsys, "trials", "demo", "--storage", url, "--state", "fail")
+    assert code == EXIT_OK
+    rows = out.splitlines()[2:]
+    assert len(rows) == 1 and rows[0].split()[:2] == ["3", "fail"]
+    code, out, _ = run(capsys, "trials", "demo", "--storage", url, "--limit", "2")
+    assert [r.split()[0] for r in out.splitlines()[2:]] == ["8", "9"]
+
+
+def test_export_csv_to_stdout(url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "export", "demo", "--storage", url, "--format", "csv")
+    assert code == EXIT_OK
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [int(r["number"]) for r in rows] == list(range(10))
+    assert rows[3]["state"] == "fail" and rows[3]["fail_reason"] == "ValueError: bad luck"
+    study = ht.load_study("demo", url)
+    assert float(rows[0]["params_x"]) == study.trials[0].params["x"]
+
+
+def test_export_json_to_a_file(
+    url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "out.json"
+    code, _, err = run(
+        capsys, "export", "demo", "--storage", url, "--format", "json", "-o", str(target)
+    )
+    assert code == EXIT_OK and "wrote 10 trials" in err
+    data = json.loads(target.read_text())
+    assert data["directions"] == ["maximize"]
+    assert len(data["trials"]) == 10
+    assert data["trials"][0]["distributions"]["x"] == {
+        "type": "float",
+        "low": 0.0,
+        "high": 1.0,
+        "log": False,
+        "step": None,
+    }
+
+
+def test_delete_needs_confirmation_then_deletes(
+    url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))  # not a terminal
+    code, _, err = run(capsys, "delete", "demo", "--storage", url)
+    assert code == EXIT_USAGE and "--yes" in err
+    assert [s.name for s in ht.list_studies(url)] == ["demo", "other"]
+    code, out, _ = run(capsys, "delete", "demo", "--storage", url, "--yes")
+    assert code == EXIT_OK and "deleted study 'demo' (10 trials)" in out
+    assert [s.name for s in ht.list_studies(url)] == ["other"]
+
+
+@pytest.mark.parametrize("command", ["show", "trials", "export", "delete"])
+def test_unknown_study_exits_3_and_names_the_known_ones(
+    url: str, command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    extra = ["--yes"] if command == "delete" else []
+    code, _, err = run(capsys, command, "nope", "--storage", url, *extra)
+    assert code == EXIT_NOT_FOUND
+    assert "'nope'" in err and "'demo'" in err
+
+
+def test_missing_database_file_exits_3_and_creates_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "missing.db"
+    code, _, err = run(capsys, "studies", "--storage", f"sqlite:///{path}")
+    assert code == EXIT_NOT_FOUND and "no database at" in err
+    assert not path.exists()
+
+
+@pytest.mark.parametrize("bad", ["nosuchdb://x/y", "not a url"])
+def test_bad_storage_url_exits_2(bad: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "studies", "--storage", bad)
+    assert code == EXIT_USAGE
+    assert "hptune: error:" in err
+
+
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["no-such-command"])
+    assert info.value.code == EXIT_USAGE
+    with pytest.raises(SystemExit) as info:
+        main(["export", "demo", "--format", "xml"])
+    assert info.value.code == EXIT_USAGE
+
+
+def test_storage_from_the_environment(
+    url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HPTUNE_STORAGE", url)
+    code, out, _ = run(capsys, "studies")
+    assert code == EXIT_OK and "demo" in out
+
+
+def test_the_installed_command_returns_the_exit_codes(url: str, tmp_path: Path) -> None:
+    found = subprocess.run(
+        [sys.executable, "-m", "hptune.cli", "show", "demo", "--storage", url],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert found.returncode == 0, found.stderr
+    missing = subprocess.run(
+        [sys.executable, "-m", "hptune.cli", "show", "x", "--storage", url],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert missing.returncode == EXIT_NOT_FOUND
+    assert "no study named 'x'" in missing.stderr

@@ -1,0 +1,211 @@
+"""Failure semantics of optimize: failing objectives, bad values, catch, Ctrl-C."""
+
+from __future__ import annotations
+
+import _thread
+import math
+import re
+import threading
+import time
+from typing import Any
+
+import pytest
+
+import hptune as ht
+
+State = ht.TrialState
+
+
+def _states(study: ht.Study) -> list[State]:
+    return [t.state for t in study.trials]
+
+
+def test_an_objective_that_raises_fails_that_trial_and_the_study_goes_on() -> None:
+    study = ht.create_study(seed=0)
+
+    def objective(trial: ht.Trial) -> float:
+        x = trial.suggest_float("x", 0, 1)
+        if trial.number == 1:
+            raise ValueError("bad batch size")
+        return x
+
+    reason = study.optimize(objective, n_trials=3, show_progress=False)
+    assert reason.rule == "n_trials"
+    assert _states(study) == [State.COMPLETE, State.FAIL, State.COMPLETE]
+    failed = study.trials[1]
+    assert failed.fail_reason == "ValueError: bad batch size"
+    assert failed.values is None
+    assert "x" in failed.params  # what it got before failing is kept
+    traceback = failed.system_attrs["traceback"]
+    assert "Traceback (most recent call last)" in traceback
+    assert 'raise ValueError("bad batch size")' in traceback
+    assert study.best_trial.number in (0, 2)
+
+
+def test_an_exception_outside_catch_fails_the_trial_and_is_raised() -> None:
+    study = ht.create_study(seed=0)
+    calls = []
+
+    def objective(trial: ht.Trial) -> float:
+        calls.append(trial.number)
+        if trial.number == 0:
+            raise ValueError("caught")
+        raise KeyError("missing")
+
+    with pytest.raises(KeyError, match="missing"):
+        study.optimize(objective, n_trials=5, catch=(ValueError,), show_progress=False)
+    assert calls == [0, 1]  # no trial starts after the error
+    assert _states(study) == [State.FAIL, State.FAIL]
+    assert study.trials[0].fail_reason == "ValueError: caught"
+    assert study.trials[1].fail_reason == "KeyError: 'missing'"
+    assert "Traceback" in study.trials[1].system_attrs["traceback"]
+
+
+def test_catch_a_single_class_and_empty_catch() -> None:
+    study = ht.create_study(seed=0)
+
+    def objective(trial: ht.Trial) -> float:
+        raise ZeroDivisionError("x")
+
+    study.optimize(objective, n_trials=2, catch=ArithmeticError, show_progress=False)
+    assert _states(study) == [State.FAIL, State.FAIL]
+    with pytest.raises(ZeroDivisionError):
+        study.optimize(objective, n_trials=2, catch=(), show_progress=False)
+    assert _states(study) == [State.FAIL] * 3
+
+
+def test_an_uncaught_exception_with_threads_leaves_no_trial_running() -> None:
+    study = ht.create_study(seed=0)
+    started = threading.Barrier(2, timeout=5)
+
+    def objective(trial: ht.Trial) -> float:
+        if trial.number < 2:
+            started.wait()  # both workers hold a trial when the error comes
+        if trial.number == 0:
+            raise KeyError("stop")
+        time.sleep(0.05)  # the error stops the loop long before 20 such trials ran
+        return 1.0
+
+    with pytest.raises(KeyError):
+        study.optimize(objective, n_trials=20, n_jobs=2, catch=(), show_progress=False)
+    states = _states(study)
+    assert State.RUNNING not in states
+    assert study.trials[0].state is State.FAIL
+    assert len(states) < 20
+
+
+@pytest.mark.parametrize(
+    "value, reason",
+    [
+        (math.nan, "objective returned nan"),
+        (math.inf, "objective returned inf"),
+        (-math.inf, "objective returned -inf"),
+        (float("nan"), "objective returned nan"),
+    ],
+)
+def test_non_finite_values_fail_the_trial_with_the_reason(value: float, reason: str) -> None:
+    study = ht.create_study(seed=0)
+    study.optimize(lambda t: value if t.number == 0 else 1.0, n_trials=2, show_progress=False)
+    assert _states(study) == [State.FAIL, State.COMPLETE]
+    assert study.trials[0].fail_reason == reason
+    assert study.trials[0].values is None
+
+
+def test_non_finite_value_in_a_multi_objective_study() -> None:
+    study = ht.create_study(directions=["minimize", "maximize"])
+    study.optimize(lambda t: [1.0, math.nan], n_trials=1, show_progress=False)
+    assert study.trials[0].state is State.FAIL
+    assert study.trials[0].fail_reason == "objective returned nan"
+
+
+@pytest.mark.parametrize(
+    "returned, match",
+    [
+        ("0.5", r"the objective value must be a number, got '0.5' of type str"),
+        ("abc", r"the objective value must be a number, got 'abc' of type str"),
+        (None, r"a complete trial needs a value; got None"),
+        ({"loss": 1.0}, r"must be a number, got \{'loss': 1.0\} of type dict"),
+        (True, r"must be a number, got True of type bool"),
+        ([1.0, 2.0], r"has 1 objective\(s\) but 2 value\(s\) were given"),
+    ],
+)
+def test_a_value_of_the_wrong_type_fails_the_trial_with_a_warning(
+    returned: Any, match: str
+) -> None:
+    study = ht.create_study(seed=0)
+    with pytest.warns(ht.HptuneWarning, match=r"trial \d failed: .*" + match):
+        reason = study.optimize(lambda t: returned, n_trials=2, show_progress=False)
+    assert reason.rule == "n_trials"
+    assert _states(study) == [State.FAIL, State.FAIL]
+    fail_reason = study.trials[0].fail_reason
+    assert fail_reason is not None and re.search(match, fail_reason)
+
+
+def test_keyboard_interrupt_in_the_objective_fails_the_trial_and_propagates() -> None:
+    study = ht.create_study(seed=0)
+
+    def objective(trial: ht.Trial) -> float:
+        trial.suggest_float("x", 0, 1)
+        if trial.number == 2:
+            raise KeyboardInterrupt
+        return 1.0
+
+    with pytest.raises(KeyboardInterrupt):
+        study.optimize(objective, n_trials=10, show_progress=False)
+    assert _states(study) == [State.COMPLETE, State.COMPLETE, State.FAIL]
+    assert "interrupted" in (study.trials[2].fail_reason or "")
+    # The study can go on afterwards.
+    study.optimize(objective, n_trials=1, show_progress=False)
+    assert _states(study) == [State.COMPLETE, State.COMPLETE, State.FAIL, State.COMPLETE]
+
+
+def test_ctrl_c_with_threads_marks_the_running_trials_failed() -> None:
+    study = ht.create_study(seed=0)
+    both_running = threading.Barrier(2, timeout=5)
+    release = threading.Event()
+
+    def objective(trial: ht.Trial) -> float:
+        trial.suggest_float("x", 0, 1)
+        both_running.wait()  # each worker holds one trial
+        if trial.number == 0:
+            _thread.interrupt_main()  # what Ctrl-C does: KeyboardInterrupt in the main thread
+        release.wait(timeout=5)
+        return 1.0
+
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            study.optimize(objective, n_trials=10, n_jobs=2, show_progress=False)
+        trials = study.trials
+        assert len(trials) == 2
+        assert [t.state for t in trials] == [State.FAIL, State.FAIL]
+        for t in trials:
+            assert "interrupted" in (t.fail_reason or "")
+    finally:
+        release.set()
+    # The workers, released, find their trials finished and start no more.
+    for thread in threading.enumerate():
+        if thread.name.startswith("hptune-worker"):
+            thread.join(timeout=5)
+    assert _states(study) == [State.FAIL, State.FAIL]
+
+
+@pytest.mark.parametrize(
+    "catch, match",
+    [
+        (
+            ("ValueError",),
+            r"catch must hold exception classes such as ValueError, got 'ValueError'",
+        ),
+        ("ValueError", r"catch must hold exception classes .* got 'ValueError'"),
+        ((ValueError, int), r"got <class 'int'>"),
+        ((ValueError("x"),), r"got ValueError\('x'\)"),
+        (ValueError("x"), r"got ValueError\('x'\)"),
+        (42, r"got 42"),
+        (None, r"got None"),
+    ],
+)
+def test_catch_must_hold_exception_classes(catch: Any, match: str) -> None:
+    study = ht.create_study(seed=0)
+    with pytest.raises(ht.ConfigurationError, match=match):
+        study.optimize(lambda t: 1.0, n_trials=1, catch=catch, show_progress=False)
+    assert study.trials == []
