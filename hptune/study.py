@@ -210,7 +210,13 @@ class Study:
         history: Sequence[FrozenTrial],
         params: Mapping[str, Any] | None = None,
     ) -> ProposalRequest:
-        others = [t for t in history if t.number != number]
+        # Numbers are gap-free and the history is ordered by number: the trial itself,
+        # if present, sits at index ``number``.
+        others: Sequence[FrozenTrial] = history
+        if number < len(history) and history[number].number == number:
+            others = [*history[:number], *history[number + 1 :]]
+        elif number < len(history) or (history and history[-1].number >= number):
+            others = [t for t in history if t.number != number]  # a partial history
         return ProposalRequest(number, space, others, self.directions, dict(params or {}))
 
     def _propose(

@@ -14,7 +14,13 @@ import numpy as np
 from scipy.stats import qmc
 
 from hptune.exceptions import ConfigurationError
-from hptune.samplers.base import Proposal, ProposalRequest, Sampler, infer_space, trial_rng
+from hptune.samplers.base import (
+    Proposal,
+    ProposalRequest,
+    Sampler,
+    infer_space,
+    trial_uniform,
+)
 from hptune.space import Distribution
 from hptune.trial import FrozenTrial
 
@@ -106,7 +112,7 @@ class QMCSampler(Sampler):
 
     def propose_one(self, request: ProposalRequest, name: str, distribution: Distribution) -> Any:
         """Draw a parameter outside the joint space at random (seeded by trial and name)."""
-        return distribution.from_unit(trial_rng(self.seed, request.number, name).random())
+        return distribution.from_unit(trial_uniform(self.seed, request.number, name))
 
     def _point(self, space: Mapping[str, Distribution], number: int) -> tuple[float, ...]:
         definition = json.dumps(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from hptune.samplers.base import Proposal, ProposalRequest, Sampler, trial_rng
+from hptune.samplers.base import Proposal, ProposalRequest, Sampler, trial_uniform
 from hptune.space import Distribution
 
 __all__ = ["RandomSampler"]
@@ -45,4 +45,4 @@ class RandomSampler(Sampler):
     def _draw(self, number: int, name: str, distribution: Distribution) -> Any:
         # One generator per (trial, parameter): the value of "lr" does not depend on
         # which other parameters the objective suggested before it.
-        return distribution.from_unit(trial_rng(self.seed, number, name).random())
+        return distribution.from_unit(trial_uniform(self.seed, number, name))

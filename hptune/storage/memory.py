@@ -6,6 +6,7 @@ import copy
 import datetime as dt
 import json
 import threading
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -28,6 +29,18 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
+def _copy(trial: FrozenTrial) -> FrozenTrial:
+    # A running trial's dicts change as it runs; hand out a snapshot.
+    return replace(
+        trial,
+        params=dict(trial.params),
+        distributions=dict(trial.distributions),
+        intermediate_values=dict(trial.intermediate_values),
+        user_attrs=copy.deepcopy(trial.user_attrs),
+        system_attrs=copy.deepcopy(trial.system_attrs),
+    )
+
+
 def _json_copy(value: Any) -> Any:
     # Keep the same JSON-only guarantee as the SQL storage.
     return json.loads(json.dumps(value))
@@ -46,7 +59,9 @@ class InMemoryStorage(Storage):
         self._studies: dict[str, StudyRecord] = {}
         self._trials: dict[int, FrozenTrial] = {}
         self._study_of: dict[int, int] = {}
-        self._trials_by_study: dict[int, list[int]] = {}
+        self._trials_by_study: dict[int, list[FrozenTrial]] = {}  # index = trial number
+        self._unfinished: dict[int, set[int]] = {}  # numbers of running and waiting trials
+        self._waiting: dict[int, deque[int]] = {}  # numbers of waiting trials, oldest first
         self._claims: dict[tuple[int, str], int] = {}
         self._next_study_id = 0
         self._next_trial_id = 0
@@ -61,6 +76,8 @@ class InMemoryStorage(Storage):
             self._next_study_id += 1
             self._studies[name] = record
             self._trials_by_study[record.study_id] = []
+            self._unfinished[record.study_id] = set()
+            self._waiting[record.study_id] = deque()
             return record
 
     def load_study(self, name: str) -> StudyRecord:
@@ -76,9 +93,10 @@ class InMemoryStorage(Storage):
     def delete_study(self, name: str) -> None:
         with self._lock:
             record = self._record(name)
-            for trial_id in self._trials_by_study.pop(record.study_id):
-                del self._trials[trial_id]
-                del self._study_of[trial_id]
+            for trial in self._trials_by_study.pop(record.study_id):
+                del self._trials[trial.trial_id]
+                del self._study_of[trial.trial_id]
+            del self._unfinished[record.study_id], self._waiting[record.study_id]
             self._claims = {k: v for k, v in self._claims.items() if k[0] != record.study_id}
             del self._studies[name]
 
@@ -118,18 +136,21 @@ class InMemoryStorage(Storage):
             self._next_trial_id += 1
             self._trials[trial.trial_id] = trial
             self._study_of[trial.trial_id] = study_id
-            numbers.append(trial.trial_id)
-            return copy.deepcopy(trial)
+            numbers.append(trial)
+            self._unfinished[study_id].add(trial.number)
+            if state is TrialState.WAITING:
+                self._waiting[study_id].append(trial.number)
+            return _copy(trial)
 
     def pop_waiting_trial(self, study_id: int) -> FrozenTrial | None:
         with self._lock:
-            for trial_id in self._trials_by_study.get(study_id, []):
-                trial = self._trials[trial_id]
-                if trial.state is TrialState.WAITING:
-                    trial = replace(trial, state=TrialState.RUNNING, datetime_start=_now())
-                    self._trials[trial_id] = trial
-                    return copy.deepcopy(trial)
-            return None
+            waiting = self._waiting.get(study_id)
+            if not waiting:
+                return None
+            trial = self._trials_by_study[study_id][waiting.popleft()]
+            trial = replace(trial, state=TrialState.RUNNING, datetime_start=_now())
+            self._store(trial)
+            return _copy(trial)
 
     def claim(self, study_id: int, trial_id: int, key: str) -> bool:
         with self._lock:
@@ -184,12 +205,14 @@ class InMemoryStorage(Storage):
                 system_attrs=attrs,
                 datetime_complete=_now(),
             )
-            self._trials[trial_id] = finished
-            return copy.deepcopy(finished)
+            self._store(finished)
+            self._unfinished[self._study_of[trial_id]].discard(finished.number)
+            return finished
 
     def get_trial(self, trial_id: int) -> FrozenTrial:
         with self._lock:
-            return copy.deepcopy(self._get(trial_id))
+            trial = self._get(trial_id)
+            return trial if trial.state.is_finished() else _copy(trial)
 
     def get_trials(
         self, study_id: int, *, states: Sequence[TrialState] | None = None
@@ -197,11 +220,17 @@ class InMemoryStorage(Storage):
         with self._lock:
             if study_id not in self._trials_by_study:
                 raise StudyNotFoundError(f"no study with id {study_id}.")
-            trials = [self._trials[i] for i in self._trials_by_study[study_id]]
+            # Finished records never change, so they are shared; the others are copied.
+            trials = list(self._trials_by_study[study_id])
+            for number in self._unfinished[study_id]:
+                trials[number] = _copy(trials[number])
             if states is not None:
                 trials = [t for t in trials if t.state in states]
-            # Finished records never change, so they are shared; running ones are copied.
-            return [t if t.state.is_finished() else copy.deepcopy(t) for t in trials]
+            return trials
+
+    def _store(self, trial: FrozenTrial) -> None:
+        self._trials[trial.trial_id] = trial
+        self._trials_by_study[self._study_of[trial.trial_id]][trial.number] = trial
 
     def _record(self, name: str) -> StudyRecord:
         try:
