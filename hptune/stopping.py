@@ -74,6 +74,10 @@ class StopRule(abc.ABC):
     def check(self, progress: StudyProgress) -> StopReason | None:
         """Return why the study should stop now, or None to go on."""
 
+    def remaining(self, progress: StudyProgress) -> int | None:
+        """Return how many more trials the rule allows, if it counts trials (progress bars)."""
+        return None
+
 
 def _complete_values(progress: StudyProgress, rule: str) -> list[float]:
     if len(progress.directions) != 1:
@@ -104,12 +108,19 @@ class MaxTrials(StopRule):
             raise ConfigurationError(f"MaxTrials: n_trials must be >= 0, got {self.n_trials}.")
 
     def check(self, progress: StudyProgress) -> StopReason | None:
-        started = sum(t.state is not TrialState.WAITING for t in progress.history)
+        started = _n_started(progress)
         if started >= self.n_trials:
             return StopReason(
                 "max_trials", f"the study holds {started} trials (limit {self.n_trials})."
             )
         return None
+
+    def remaining(self, progress: StudyProgress) -> int | None:
+        return max(0, self.n_trials - _n_started(progress))
+
+
+def _n_started(progress: StudyProgress) -> int:
+    return sum(t.state is not TrialState.WAITING for t in progress.history)
 
 
 @dataclass(frozen=True, slots=True)

@@ -76,6 +76,23 @@ def test_max_trials_counts_failed_trials_but_not_waiting_ones() -> None:
     assert ht.MaxTrials(4).check(progress(study)) is None  # the WAITING one has not started
 
 
+def test_max_trials_tells_how_many_trials_remain() -> None:
+    study = history([1.0, "fail"])
+    assert ht.MaxTrials(5).remaining(progress(study)) == 3
+    assert ht.MaxTrials(1).remaining(progress(study)) == 0
+    assert ht.TargetValue(0.0).remaining(progress(study)) is None  # counts no trials
+
+
+def test_the_progress_bar_total_is_what_the_budget_leaves(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    study = history([1.0, 2.0])
+    study.optimize(constant, stop=ht.MaxTrials(5), show_progress=True)
+    assert "3/3" in capsys.readouterr().err
+    study.optimize(constant, n_trials=2, stop=ht.MaxTrials(10), show_progress=True)
+    assert "2/2" in capsys.readouterr().err
+
+
 def test_max_trials_zero_runs_nothing() -> None:
     study = ht.create_study(seed=0)
     assert study.optimize(constant, stop=ht.MaxTrials(0), show_progress=False).rule == (

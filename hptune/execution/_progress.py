@@ -30,7 +30,7 @@ class ProgressBar:
         if enabled:
             from tqdm.auto import tqdm
 
-            self._bar = tqdm(total=total, desc=name, unit="trial", dynamic_ncols=True)
+            self._bar = tqdm(total=total, desc=name, unit=" trials", dynamic_ncols=True)
             self._show()
 
     def update(self, trial: FrozenTrial) -> None:

@@ -229,7 +229,7 @@ def run_optimize(
     workers = _n_workers(n_jobs)
     bar = ProgressBar(
         enabled=show_progress,
-        total=n_trials,
+        total=_expected_trials(loop),
         name=study.name,
         directions=study.directions,
         best=_best_so_far(study),
@@ -277,6 +277,14 @@ def _run_threads(
     for thread in threads:
         while thread.is_alive():
             thread.join(timeout=0.2)
+
+
+def _expected_trials(loop: _Loop) -> int | None:
+    """The number of trials this call will run if no other rule fires first, or None."""
+    progress = StudyProgress(loop.study.history(), loop.study.directions, 0.0)
+    counts = [r.remaining(progress) for r in loop.rules]
+    known = [c for c in [loop.n_trials, *counts] if c is not None]
+    return min(known) if known else None
 
 
 def _best_so_far(study: Study) -> float | None:
