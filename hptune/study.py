@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from hptune.exceptions import (
     ConfigurationError,
@@ -16,6 +17,7 @@ from hptune.exceptions import (
     StorageError,
     TrialStateError,
 )
+from hptune.execution.leases import Leases, reap_lost_trials
 from hptune.pruners import Pruner, get_pruner
 from hptune.samplers import Proposal, ProposalRequest, Sampler, get_sampler
 from hptune.space import Distribution, parse_space
@@ -69,16 +71,24 @@ class Study:
         storage: where the trials live (the single source of truth).
         sampler: proposes parameters.
         pruner: stops unpromising trials, or None.
+        leases: heartbeat interval, grace period and retries for trials of lost workers.
         stop_reason: why the last ``optimize`` call ended, or None before one.
     """
 
     def __init__(
-        self, record: StudyRecord, storage: Storage, sampler: Sampler, pruner: Pruner | None
+        self,
+        record: StudyRecord,
+        storage: Storage,
+        sampler: Sampler,
+        pruner: Pruner | None,
+        leases: Leases | None = None,
     ) -> None:
         self.storage = storage
         self.sampler = sampler
         self.pruner = pruner
+        self.leases = leases if leases is not None else Leases()
         self.stop_reason: StopReason | None = None
+        self._next_reap = 0.0
         self._record = record
         self._ask_lock = threading.Lock()
         self._stop_event = threading.Event()
@@ -181,6 +191,7 @@ class Study:
         """
         parsed = None if space is None else parse_space(space)
         with self._ask_lock:
+            self._reap_lost_trials()
             record = self.storage.pop_waiting_trial(self.study_id)
             fixed = {} if record is None else dict(record.system_attrs.get("fixed_params", {}))
             history = self.history()
@@ -199,9 +210,16 @@ class Study:
                 record.user_attrs[key] = value
         proposed = {k: (joint[k], v) for k, v in proposal.params.items()}
         trial = Trial(self, record, proposed, history)
-        for name, dist in (parsed or {}).items():
-            trial.suggest(name, dist)
+        if parsed:
+            trial.suggest_space(parsed)
         return trial
+
+    def _reap_lost_trials(self) -> None:
+        # Every half grace period at most: a lost trial is found within 1.5 grace periods.
+        now = time.monotonic()
+        if now >= self._next_reap:
+            self._next_reap = now + self.leases.grace / 2
+            reap_lost_trials(self.storage, self.study_id, self.leases)
 
     def _request(
         self,
@@ -398,6 +416,7 @@ class Study:
         callbacks: Sequence[Callback] = (),
         show_progress: bool | None = None,
         stop: StopRule | Sequence[StopRule] | None = None,
+        executor: Literal["threads", "processes"] = "threads",
     ) -> StopReason:
         """Run ``objective`` on new trials until a stop rule fires; return why it stopped.
 
@@ -412,6 +431,9 @@ class Study:
             show_progress: a progress bar (trials, best value, elapsed time); None shows
                 it when standard error is a terminal.
             stop: further stop rules (:mod:`hptune.stopping`); the first to fire wins.
+            executor: run the ``n_jobs`` workers as threads, or as processes that share
+                the storage (a SQLite file or PostgreSQL; the objective, callbacks and
+                stop rules must be picklable, callbacks run in the worker processes).
 
         Without ``n_trials``, ``timeout`` or ``stop`` it runs until interrupted or until
         a finite space is exhausted. Ctrl-C marks the running trials FAIL (interrupted)
@@ -432,6 +454,7 @@ class Study:
                 show_progress=show_progress,
                 stop=stop,
                 stop_event=self._stop_event,
+                executor=executor,
             )
         except KeyboardInterrupt:
             self._record_stop(StopReason("interrupted", "interrupted by the user (Ctrl-C)."))
@@ -502,6 +525,7 @@ def create_study(
     pruner: Pruner | str | None = None,
     seed: int | None = None,
     load_if_exists: bool = False,
+    leases: Leases | None = None,
 ) -> Study:
     """Create a study (or load it with ``load_if_exists=True``).
 
@@ -516,6 +540,8 @@ def create_study(
         seed: seeds a sampler given by name.
         load_if_exists: load the study if one of that name exists (its directions
             must match) instead of raising.
+        leases: heartbeats and retries for trials of lost workers (default
+            :class:`~hptune.execution.leases.Leases`: 5 s beats, 20 s grace, one retry).
 
     Example:
         >>> import hptune as ht
@@ -542,8 +568,8 @@ def create_study(
                     f"{[d.value for d in record.directions]}, not {[d.value for d in dirs]}; "
                     "use another study_name or the same directions."
                 )
-            return Study(record, backend, sampler_obj, pruner_obj)
-    return Study(backend.create_study(name, dirs), backend, sampler_obj, pruner_obj)
+            return Study(record, backend, sampler_obj, pruner_obj, leases)
+    return Study(backend.create_study(name, dirs), backend, sampler_obj, pruner_obj, leases)
 
 
 def load_study(
@@ -553,11 +579,12 @@ def load_study(
     sampler: Sampler | str | None = None,
     pruner: Pruner | str | None = None,
     seed: int | None = None,
+    leases: Leases | None = None,
 ) -> Study:
     """Load an existing study; raise StudyNotFoundError (naming the known ones) if absent."""
     backend = get_storage(storage)
     record = backend.load_study(study_name)
-    return Study(record, backend, get_sampler(sampler, seed), get_pruner(pruner))
+    return Study(record, backend, get_sampler(sampler, seed), get_pruner(pruner), leases)
 
 
 def delete_study(study_name: str, storage: Storage | str) -> None:

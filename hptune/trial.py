@@ -256,6 +256,28 @@ class Trial:
             )
         return self._suggest(name, lambda: distribution)
 
+    def suggest_space(self, space: Mapping[str, Distribution]) -> dict[str, Any]:
+        """Return a value for every parameter of a declarative ``space``, stored at once.
+
+        Example:
+            >>> import hptune as ht
+            >>> trial = ht.create_study(seed=0).ask()
+            >>> sorted(trial.suggest_space({"a": ht.Int(0, 3), "b": ht.Float(0, 1)}))
+            ['a', 'b']
+        """
+        values: dict[str, Any] = {}
+        new: dict[str, tuple[Distribution, Any]] = {}
+        for name, dist in space.items():
+            if not isinstance(dist, Distribution):
+                raise InvalidSpaceError(
+                    f"parameter {name!r}: expected a Float, Int or Categorical, got {dist!r}."
+                )
+            values[name], stored = self._resolve(name, dist)
+            if not stored:
+                new[name] = (dist, values[name])
+        self._store(new)
+        return values
+
     def _suggest(self, name: str, make: Any) -> Any:
         if not isinstance(name, str) or not name:
             raise InvalidSpaceError(f"parameter names must be non-empty strings, got {name!r}.")
@@ -263,13 +285,20 @@ class Trial:
             dist: Distribution = make()
         except InvalidSpaceError as e:
             raise InvalidSpaceError(f"parameter {name!r}: {e}") from None
+        value, stored = self._resolve(name, dist)
+        if not stored:
+            self._store({name: (dist, value)})
+        return value
+
+    def _resolve(self, name: str, dist: Distribution) -> tuple[Any, bool]:
+        """Return the parameter's value and whether the trial holds it already."""
         if name in self._params:
             if self._distributions[name] != dist:
                 raise InvalidSpaceError(
                     f"parameter {name!r} was suggested as {self._distributions[name]!r} and now "
                     f"as {dist!r} in the same trial; use one distribution per name."
                 )
-            return self._params[name]
+            return self._params[name], True
         if name in self._fixed:
             value = self._fixed[name]
             dist.check_value(name, value)
@@ -277,10 +306,15 @@ class Trial:
             value = self._proposal[name][1]
         else:
             value = self.study.propose_one(self, name, dist, self._history)
-        self.study.storage.set_trial_param(self.trial_id, name, dist, value)
-        self._params[name] = value
-        self._distributions[name] = dist
-        return value
+        return value, False
+
+    def _store(self, params: Mapping[str, tuple[Distribution, Any]]) -> None:
+        if not params:
+            return
+        self.study.storage.set_trial_params(self.trial_id, params)
+        for name, (dist, value) in params.items():
+            self._params[name] = value
+            self._distributions[name] = dist
 
     def report(self, value: float, step: int | float) -> None:
         """Record an intermediate ``value`` (e.g. validation accuracy) at ``step``.

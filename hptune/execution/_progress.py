@@ -33,6 +33,11 @@ class ProgressBar:
             self._bar = tqdm(total=total, desc=name, unit=" trials", dynamic_ncols=True)
             self._show()
 
+    @property
+    def enabled(self) -> bool:
+        """True when a bar is shown."""
+        return self._bar is not None
+
     def update(self, trial: FrozenTrial) -> None:
         """Count a finished trial and refresh the best value."""
         if self._bar is None:

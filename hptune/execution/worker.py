@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import threading
 import time
 import traceback
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -22,13 +23,16 @@ from hptune.exceptions import (
     TrialStateError,
 )
 from hptune.execution._progress import ProgressBar
+from hptune.execution.leases import Heartbeat, fail_and_retry
 from hptune.stopping import StopReason, StopRule, StudyProgress, Timeout
 from hptune.trial import FrozenTrial, TrialState
 
 if TYPE_CHECKING:
     from hptune.study import Callback, Objective, Study
 
-__all__ = ["run_optimize", "run_trial"]
+__all__ = ["EXECUTORS", "RunningTrials", "Terminated", "run_optimize", "run_trial"]
+
+EXECUTORS = ("threads", "processes")
 
 _logger = logging.getLogger("hptune")
 
@@ -46,17 +50,63 @@ def _fail(study: Study, trial_id: int, reason: str, tb: str | None = None) -> Fr
         return study.storage.get_trial(trial_id)
 
 
+class Terminated(KeyboardInterrupt):
+    """Raised in the main thread when the worker gets SIGTERM or SIGHUP (preemption)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+class RunningTrials:
+    """The trials this worker runs now, each with a heartbeat while it runs."""
+
+    def __init__(self, study: Study) -> None:
+        self._ids: set[int] = set()
+        self._lock = threading.Lock()
+        self._heartbeat = Heartbeat(study.storage, study.leases.heartbeat_interval)
+
+    def add(self, trial_id: int) -> None:
+        with self._lock:
+            self._ids.add(trial_id)
+        self._heartbeat.add(trial_id)
+
+    def discard(self, trial_id: int) -> None:
+        self._heartbeat.discard(trial_id)
+        with self._lock:
+            self._ids.discard(trial_id)
+
+    def ids(self) -> list[int]:
+        with self._lock:
+            return sorted(self._ids)
+
+    def close(self) -> None:
+        self._heartbeat.stop()
+
+
+def _interrupted(study: Study, trial_id: int, error: KeyboardInterrupt) -> None:
+    """Finish a trial cut short: Ctrl-C fails it; SIGTERM/SIGHUP fail it and retry it."""
+    if isinstance(error, Terminated):
+        reason = f"interrupted ({error.args[0]}: the worker was stopped)"
+        fail_and_retry(
+            study.storage, study.study_id, trial_id, reason, max_retries=study.leases.max_retries
+        )
+    else:
+        _fail(study, trial_id, "interrupted (KeyboardInterrupt)")
+
+
 def run_trial(
     study: Study,
     objective: Objective,
     catch: tuple[type[BaseException], ...],
-    running: set[int] | None = None,
+    running: RunningTrials | None = None,
 ) -> FrozenTrial:
     """Run one trial: ask, call the objective, tell; return the finished record.
 
     An exception in ``catch`` fails the trial (type, message and traceback stored);
     any other exception fails it and is raised. A NaN or infinite value, or a value of
-    the wrong type, fails the trial with the reason stored.
+    the wrong type, fails the trial with the reason stored. With ``running``, the trial
+    sends heartbeats while it runs.
     """
     trial = study.ask()
     if running is not None:
@@ -66,8 +116,8 @@ def run_trial(
             result = objective(trial)
         except TrialPruned:
             return study.tell(trial, state=TrialState.PRUNED)
-        except KeyboardInterrupt:  # before catch: Ctrl-C is never an ordinary failure
-            _fail(study, trial.trial_id, "interrupted (KeyboardInterrupt)")
+        except KeyboardInterrupt as e:  # before catch: Ctrl-C is never an ordinary failure
+            _interrupted(study, trial.trial_id, e)
             raise
         except catch as e:
             reason = f"{type(e).__name__}: {e}"
@@ -145,7 +195,7 @@ class _Loop:
     n_started: int = 0
     reason: StopReason | None = None
     error: BaseException | None = None
-    running: set[int] = field(default_factory=set)
+    running: RunningTrials | None = None
 
     def next_slot(self) -> bool:
         """Reserve a trial unless a stop condition holds (then record why)."""
@@ -216,8 +266,16 @@ def run_optimize(
     show_progress: bool | None,
     stop: StopRule | Sequence[StopRule] | None,
     stop_event: threading.Event,
+    executor: str = "threads",
 ) -> StopReason:
-    """Run trials in ``n_jobs`` threads until a stop rule fires; see ``Study.optimize``."""
+    """Run trials in ``n_jobs`` threads or processes until a stop rule fires.
+
+    See ``Study.optimize``.
+    """
+    if executor not in EXECUTORS:
+        raise ConfigurationError(
+            f"executor must be one of {list(EXECUTORS)}, got executor={executor!r}."
+        )
     if not callable(objective):
         raise ConfigurationError(f"objective must be callable, got {objective!r}.")
     if n_trials is not None and (
@@ -234,23 +292,66 @@ def run_optimize(
         directions=study.directions,
         best=_best_so_far(study),
     )
+    if executor == "processes":
+        from hptune.execution.processes import run_processes
+
+        try:
+            return run_processes(
+                study,
+                objective,
+                n_trials=n_trials,
+                timeout=timeout,
+                n_jobs=workers,
+                catch=catch_types,
+                callbacks=callbacks,
+                stop=stop,
+                bar=bar,
+            )
+        finally:
+            bar.close()
+    loop.running = RunningTrials(study)
+    restore = _catch_termination()
     try:
         if workers == 1:
             _work(loop, objective, catch_types, callbacks, bar)
         else:
             _run_threads(loop, workers, objective, catch_types, callbacks, bar)
-    except KeyboardInterrupt:
-        loop.set_reason(StopReason("interrupted", "interrupted by the user (Ctrl-C)."))
+    except KeyboardInterrupt as e:
+        loop.set_reason(
+            StopReason("interrupted", f"interrupted ({e.args[0] if e.args else 'Ctrl-C'}).")
+        )
         loop.stop_event.set()
-        for trial_id in list(loop.running):
-            _fail(study, trial_id, "interrupted (KeyboardInterrupt)")
+        for trial_id in loop.running.ids():
+            _interrupted(study, trial_id, e)
+        if isinstance(e, Terminated):
+            raise SystemExit(128 + e.signum) from None
         raise
     finally:
+        restore()
+        loop.running.close()
         bar.close()
     if loop.error is not None:
         raise loop.error
     assert loop.reason is not None
     return loop.reason
+
+
+def _catch_termination() -> Callable[[], None]:
+    """Turn SIGTERM and SIGHUP into :class:`Terminated` in the main thread; return undo."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def handler(signum: int, _frame: object) -> None:
+        raise Terminated(signum)
+
+    names = [n for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n)]
+    previous = {n: signal.signal(getattr(signal, n), handler) for n in names}
+
+    def restore() -> None:
+        for name, old in previous.items():
+            signal.signal(getattr(signal, name), old)
+
+    return restore
 
 
 def _run_threads(

@@ -1,9 +1,18 @@
-"""Tables of the SQL storage and how their rows read back as records (used by sql.py only).
+"""Tables of the SQL storage, the statements it runs often, and how rows read back as records.
+
+Used by sql.py only.
 
 One schema serves SQLite and PostgreSQL.
 Every value a user gives (parameters, attributes, objective values, distributions) is
 stored as JSON text, never pickled, so that a database from someone else is safe to
 open. Times are stored in UTC and come back timezone-aware.
+
+Incremental sync: each study row holds a change counter, ``change_seq``. Every
+transaction that changes a trial (except a heartbeat) increments its study's counter and
+stamps the trial's ``seq`` with the new value. Incrementing locks the study row until
+commit, so on PostgreSQL commits happen in counter order, and SQLite serializes writers
+anyway: a reader that has seen everything up to ``change_seq = c`` needs only the trials
+with ``seq > c`` next time (:func:`read_changes`).
 """
 
 from __future__ import annotations
@@ -12,7 +21,6 @@ import datetime as dt
 import functools
 import json
 import math
-from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -31,10 +39,14 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    and_,
+    bindparam,
     func,
+    insert,
     inspect,
     select,
     text,
+    update,
 )
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -44,13 +56,28 @@ from hptune.storage.base import StudyRecord
 from hptune.trial import FrozenTrial, StudyDirection, TrialState
 
 __all__ = [
+    "BEAT",
+    "CHANGE_SEQ",
+    "CLAIM_HOLDER",
+    "FINISH",
+    "INSERT_TRIAL",
+    "LAST_NUMBER",
+    "OLDEST_WAITING",
     "SCHEMA_VERSION",
-    "TRIAL_COLUMNS",
+    "STAMP",
+    "START",
+    "TRIAL_EXISTS",
+    "bump_study",
+    "bump_study_of_trial",
     "check_version",
+    "claim",
     "claims",
     "create_tables",
-    "load_trials",
     "metadata",
+    "read_changes",
+    "read_stale",
+    "read_trial",
+    "read_trial_by_number",
     "read_version",
     "schema_version",
     "studies",
@@ -60,11 +87,11 @@ __all__ = [
     "trial_intermediates",
     "trial_params",
     "trials",
-    "trials_from_rows",
+    "upsert",
 ]
 
 # Bump on every change of the tables below; SQLStorage refuses other versions.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _PG_INIT_LOCK = 0x6870_7475_6E65  # advisory lock key: one process creates the tables
 
@@ -116,6 +143,7 @@ studies = Table(
     Column("name", String(512), nullable=False, unique=True),
     Column("directions_json", Text, nullable=False),
     Column("datetime_created", UTCDateTime, nullable=False),
+    Column("change_seq", Integer, nullable=False, server_default="0"),
     sqlite_autoincrement=True,
 )
 
@@ -140,8 +168,12 @@ trials = Table(
     Column("values_json", Text, nullable=True),
     Column("datetime_start", UTCDateTime, nullable=True),
     Column("datetime_complete", UTCDateTime, nullable=True),
+    Column("seq", Integer, nullable=False),  # the study's change_seq at the last change
+    Column("heartbeat", UTCDateTime, nullable=True),  # NULL: never sent one
     UniqueConstraint("study_id", "number"),
-    Index("ix_hptune_trials_study_state", "study_id", "state"),
+    Index("ix_hptune_trials_study_seq", "study_id", "seq"),
+    # Serves pop_waiting_trial (study, state) and get_stale_trials (+ heartbeat).
+    Index("ix_hptune_trials_study_state_heartbeat", "study_id", "state", "heartbeat"),
     sqlite_autoincrement=True,
 )
 
@@ -220,18 +252,111 @@ def check_version(version: int, where: str) -> None:
     )
 
 
-# Reading rows back into records ---------------------------------------------------------
+# Statements of sql.py ---------------------------------------------------------------------
+# Built once, with bound parameters (b_*): SQLAlchemy then reuses their cache keys and
+# compiled forms, which costs less than building a statement per call.
 
-_IN_LIMIT = 500  # ids per IN (...) list; beyond, read the whole study and filter
+_RUNNING = TrialState.RUNNING.value
+_WAITING = TrialState.WAITING.value
 
-TRIAL_COLUMNS = (
-    trials.c.id,
-    trials.c.number,
-    trials.c.state,
-    trials.c.values_json,
-    trials.c.datetime_start,
-    trials.c.datetime_complete,
+INSERT_TRIAL = insert(trials)
+LAST_NUMBER = select(func.max(trials.c.number)).where(trials.c.study_id == bindparam("b_study_id"))
+# "number + 0": without it SQLite answers min(number) by walking the study's (study_id,
+# number) index until a waiting trial comes, i.e. every trial when none waits (1.7 ms at
+# 10,000 trials); with it, the (study_id, state) index (10 us).
+OLDEST_WAITING = select(func.min(trials.c.number + 0)).where(
+    trials.c.study_id == bindparam("b_study_id"), trials.c.state == _WAITING
 )
+START = (
+    update(trials)
+    .where(trials.c.study_id == bindparam("b_study_id"), trials.c.number == bindparam("b_number"))
+    .values(state=_RUNNING, datetime_start=bindparam("b_now"), seq=bindparam("b_seq"))
+)
+_IS_RUNNING = (trials.c.id == bindparam("b_trial_id")) & (trials.c.state == _RUNNING)
+STAMP = update(trials).where(_IS_RUNNING).values(seq=bindparam("b_seq"))
+BEAT = update(trials).where(_IS_RUNNING).values(heartbeat=bindparam("b_now"))
+FINISH = (
+    update(trials)
+    .where(_IS_RUNNING)
+    .values(
+        state=bindparam("b_state"),
+        values_json=bindparam("b_values"),
+        datetime_complete=bindparam("b_now"),
+        seq=bindparam("b_seq"),
+    )
+)
+CLAIM_HOLDER = select(claims.c.trial_id).where(
+    claims.c.study_id == bindparam("b_study_id"), claims.c.key == bindparam("b_key")
+)
+TRIAL_EXISTS = select(trials.c.id).where(trials.c.id == bindparam("b_trial_id"))
+CHANGE_SEQ = select(studies.c.change_seq).where(studies.c.id == bindparam("b_study_id"))
+
+
+# The unique key that each upserted table conflicts on.
+_UPSERT_KEYS = {
+    "hptune_study_attrs": ("study_id", "system", "key"),
+    "hptune_trial_params": ("trial_id", "name"),
+    "hptune_trial_intermediates": ("trial_id", "step"),
+    "hptune_trial_attrs": ("trial_id", "system", "key"),
+}
+
+
+@functools.cache
+def upsert(table: Table, dialect: str) -> Any:
+    """Return INSERT ... ON CONFLICT (its unique key) DO UPDATE for ``table``."""
+    stmt = _insert(table, dialect)
+    keys = _UPSERT_KEYS[table.name]
+    others = [c.name for c in table.columns if c.name not in keys and not c.primary_key]
+    replaced = {name: stmt.excluded[name] for name in others}
+    return stmt.on_conflict_do_update(index_elements=list(keys), set_=replaced)
+
+
+@functools.cache
+def claim(dialect: str) -> Any:
+    """Return the INSERT that takes a claim key unless another trial holds it."""
+    return _insert(claims, dialect).on_conflict_do_nothing(index_elements=["study_id", "key"])
+
+
+def _insert(table: Table, dialect: str) -> Any:
+    # Both dialects spell upserts the same: INSERT ... ON CONFLICT.
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return (sqlite if dialect == "sqlite" else postgresql).insert(table)
+
+
+# Change counter -------------------------------------------------------------------------
+
+_BUMP = (
+    update(studies)
+    .where(studies.c.id == bindparam("b_study_id"))
+    .values(change_seq=studies.c.change_seq + 1)
+    .returning(studies.c.change_seq)
+)
+_STUDY_OF_TRIAL = select(trials.c.study_id).where(trials.c.id == bindparam("b_trial_id"))
+_BUMP_OF_TRIAL = (
+    update(studies)
+    .where(studies.c.id == _STUDY_OF_TRIAL.scalar_subquery())
+    .values(change_seq=studies.c.change_seq + 1)
+    .returning(studies.c.change_seq)
+)
+
+
+def bump_study(conn: Connection, study_id: int) -> int | None:
+    """Increment the study's change counter; return the new value (None: no such study).
+
+    On PostgreSQL this locks the study row until the transaction ends.
+    """
+    value = conn.scalar(_BUMP, {"b_study_id": study_id})
+    return None if value is None else int(value)
+
+
+def bump_study_of_trial(conn: Connection, trial_id: int) -> int | None:
+    """Increment the change counter of the trial's study; None if there is no such trial."""
+    value = conn.scalar(_BUMP_OF_TRIAL, {"b_trial_id": trial_id})
+    return None if value is None else int(value)
+
+
+# Reading rows back into records ---------------------------------------------------------
 
 
 def study_records(conn: Connection, where: ColumnElement[bool] | None) -> list[StudyRecord]:
@@ -262,36 +387,84 @@ def study_records(conn: Connection, where: ColumnElement[bool] | None) -> list[S
     ]
 
 
-def load_trials(
-    conn: Connection, ids: Sequence[int], study_id: int | None = None
-) -> list[FrozenTrial]:
-    """Read the trials ``ids`` (of ``study_id`` when given) with one query per table."""
-    if not ids:
-        return []
-    rows = list(_select_in(conn, select(*TRIAL_COLUMNS), trials.c.id, ids, study_id))
-    return trials_from_rows(conn, rows, study_id)
+class _TrialReader:
+    """The queries that read the trials matching ``where``, one per table.
+
+    The child tables are joined to the trials under the same condition, so they return
+    exactly the rows of the trials read (callers read in one snapshot), however many.
+    """
+
+    def __init__(self, where: ColumnElement[bool]) -> None:
+        t, p, im, a = trials, trial_params, trial_intermediates, trial_attrs
+        columns = (t.c.id, t.c.number, t.c.state, t.c.values_json)
+        times = (t.c.datetime_start, t.c.datetime_complete, t.c.seq)
+        self.trials = select(*columns, *times).where(where).order_by(t.c.number)
+        params = select(p.c.trial_id, p.c.name, p.c.distribution_json, p.c.value_json)
+        self.params = params.join(t, p.c.trial_id == t.c.id).where(where).order_by(p.c.id)
+        steps = select(im.c.trial_id, im.c.step, im.c.value)
+        self.steps = steps.join(t, im.c.trial_id == t.c.id).where(where).order_by(im.c.step)
+        attrs = select(a.c.trial_id, a.c.system, a.c.key, a.c.value_json)
+        self.attrs = attrs.join(t, a.c.trial_id == t.c.id).where(where).order_by(a.c.id)
+
+    def read(self, conn: Connection, bound: dict[str, Any]) -> list[tuple[int, FrozenTrial]]:
+        """Return (seq, trial) for each matching trial, ordered by number."""
+        rows = conn.execute(self.trials, bound).all()
+        if not rows:
+            return []
+        records = {r.id: _empty_trial(r) for r in rows}
+        for p in conn.execute(self.params, bound):
+            if (record := records.get(p.trial_id)) is not None:
+                record.params[p.name] = json.loads(p.value_json)
+                record.distributions[p.name] = _distribution(p.distribution_json)
+        for i in conn.execute(self.steps, bound):
+            if (record := records.get(i.trial_id)) is not None:
+                step = int(i.step) if i.step.is_integer() else i.step
+                record.intermediate_values[step] = math.nan if i.value is None else i.value
+        for a in conn.execute(self.attrs, bound):
+            if (record := records.get(a.trial_id)) is not None:
+                value = json.loads(a.value_json)
+                (record.system_attrs if a.system else record.user_attrs)[a.key] = value
+        return [(r.seq, records[r.id]) for r in rows]
 
 
-def trials_from_rows(
-    conn: Connection, rows: Sequence[Any], study_id: int | None = None
-) -> list[FrozenTrial]:
-    """Complete rows of :data:`TRIAL_COLUMNS` with their parameters, values and attributes."""
-    ids = [r.id for r in rows]
-    records = {r.id: _empty_trial(r) for r in rows}
-    p, im, a = trial_params, trial_intermediates, trial_attrs
-    params = select(p.c.trial_id, p.c.name, p.c.distribution_json, p.c.value_json)
-    for r in _select_in(conn, params.order_by(p.c.id), p.c.trial_id, ids, study_id):
-        records[r.trial_id].params[r.name] = json.loads(r.value_json)
-        records[r.trial_id].distributions[r.name] = _distribution(r.distribution_json)
-    steps = select(im.c.trial_id, im.c.step, im.c.value).order_by(im.c.step)
-    for r in _select_in(conn, steps, im.c.trial_id, ids, study_id):
-        step = int(r.step) if r.step.is_integer() else r.step
-        records[r.trial_id].intermediate_values[step] = math.nan if r.value is None else r.value
-    attrs = select(a.c.trial_id, a.c.system, a.c.key, a.c.value_json).order_by(a.c.id)
-    for r in _select_in(conn, attrs, a.c.trial_id, ids, study_id):
-        record = records[r.trial_id]
-        (record.system_attrs if r.system else record.user_attrs)[r.key] = json.loads(r.value_json)
-    return [records[i] for i in ids]
+_BY_ID = _TrialReader(trials.c.id == bindparam("b_trial_id"))
+_BY_NUMBER = _TrialReader(
+    and_(trials.c.study_id == bindparam("b_study_id"), trials.c.number == bindparam("b_number"))
+)
+_CHANGED = _TrialReader(
+    and_(trials.c.study_id == bindparam("b_study_id"), trials.c.seq > bindparam("b_cursor"))
+)
+_STALE = _TrialReader(
+    and_(
+        trials.c.study_id == bindparam("b_study_id"),
+        trials.c.state == TrialState.RUNNING.value,
+        trials.c.heartbeat.is_not(None),
+        trials.c.heartbeat < bindparam("b_before"),
+    )
+)
+
+
+def read_trial(conn: Connection, trial_id: int) -> FrozenTrial | None:
+    """Read one trial, or return None if there is none."""
+    found = _BY_ID.read(conn, {"b_trial_id": trial_id})
+    return found[0][1] if found else None
+
+
+def read_trial_by_number(conn: Connection, study_id: int, number: int) -> FrozenTrial | None:
+    """Read the study's trial ``number``, or return None if there is none."""
+    found = _BY_NUMBER.read(conn, {"b_study_id": study_id, "b_number": number})
+    return found[0][1] if found else None
+
+
+def read_changes(conn: Connection, study_id: int, cursor: int) -> list[tuple[int, FrozenTrial]]:
+    """Read the study's trials changed after change number ``cursor``, as (seq, trial)."""
+    return _CHANGED.read(conn, {"b_study_id": study_id, "b_cursor": cursor})
+
+
+def read_stale(conn: Connection, study_id: int, before: dt.datetime) -> list[FrozenTrial]:
+    """Read the study's RUNNING trials whose last heartbeat is older than ``before``."""
+    found = _STALE.read(conn, {"b_study_id": study_id, "b_before": before})
+    return [trial for _, trial in found]
 
 
 def _empty_trial(row: Any) -> FrozenTrial:
@@ -309,20 +482,3 @@ def _empty_trial(row: Any) -> FrozenTrial:
 def _distribution(text: str) -> Distribution:
     # Distributions are immutable values, and most trials share a few of them.
     return distribution_from_dict(json.loads(text))
-
-
-def _select_in(
-    conn: Connection, query: Any, column: Any, ids: Sequence[int], study_id: int | None
-) -> Iterator[Any]:
-    """Run ``query`` for the rows whose ``column`` is in ``ids``, in few round trips.
-
-    The first column of ``query`` must be the trial id.
-    """
-    if study_id is not None and len(ids) > _IN_LIMIT:
-        # Many trials: one query for the whole study beats many IN lists; filter here.
-        of_study = select(trials.c.id).where(trials.c.study_id == study_id)
-        wanted = set(ids)
-        yield from (r for r in conn.execute(query.where(column.in_(of_study))) if r[0] in wanted)
-        return
-    for start in range(0, len(ids), _IN_LIMIT):
-        yield from conn.execute(query.where(column.in_(ids[start : start + _IN_LIMIT])))

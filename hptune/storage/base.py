@@ -9,14 +9,31 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from hptune.exceptions import InvalidValueError
 from hptune.space import Distribution
 from hptune.trial import FrozenTrial, StudyDirection, TrialState
 
-__all__ = ["Storage", "StudyRecord"]
+__all__ = ["Storage", "StudyRecord", "dumps_strict"]
+
+
+def dumps_strict(value: Any, what: str) -> str:
+    """Return ``value`` as strict JSON text, or raise InvalidValueError naming ``what``.
+
+    Every storage stores values through this, so all reject the same things: NaN,
+    infinity, bytes, and objects that are not JSON.
+    """
+    try:
+        return json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise InvalidValueError(
+            f"{what} must be a strict JSON value (str, finite number, bool, None, list, "
+            f"dict with str keys), got {value!r}: {e}."
+        ) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +63,9 @@ class Storage(abc.ABC):
       trial is RUNNING (:class:`~hptune.exceptions.TrialStateError` otherwise).
     * ``claim`` gives a key to at most one trial of a study; samplers use it so that
       several workers never take the same grid point.
-    * Values are stored as JSON, never pickled. Records of running trials are returned
+    * Values are stored as strict JSON, never pickled: NaN, infinity, bytes and other
+      objects are rejected at the call with :class:`~hptune.exceptions.InvalidValueError`
+      naming the key, the same on every storage. Records of running trials are returned
       as copies; finished records may be shared between calls and must not be mutated.
     * Errors: :class:`~hptune.exceptions.StudyNotFoundError`,
       :class:`~hptune.exceptions.DuplicatedStudyError`,
@@ -104,10 +123,35 @@ class Storage(abc.ABC):
         """
 
     @abc.abstractmethod
+    def set_trial_params(
+        self, trial_id: int, params: Mapping[str, tuple[Distribution, Any]]
+    ) -> None:
+        """Record parameters of a RUNNING trial, ``name -> (distribution, value)``, at once.
+
+        One transaction: a declarative ``ask`` stores its whole proposal in one round trip.
+        """
+
     def set_trial_param(
         self, trial_id: int, name: str, distribution: Distribution, value: Any
     ) -> None:
-        """Record a parameter of a RUNNING trial."""
+        """Record one parameter of a RUNNING trial."""
+        self.set_trial_params(trial_id, {name: (distribution, value)})
+
+    @abc.abstractmethod
+    def heartbeat(self, trial_id: int) -> None:
+        """Record that the worker running the trial is alive (now, in UTC).
+
+        Raises TrialFinishedError once the trial is finished (e.g. failed as lost), which
+        tells a worker that its trial was taken from it.
+        """
+
+    @abc.abstractmethod
+    def get_stale_trials(self, study_id: int, before: dt.datetime) -> list[FrozenTrial]:
+        """Return the RUNNING trials whose last heartbeat is older than ``before``.
+
+        Trials that never sent a heartbeat (driven by hand through ask/tell) are never
+        stale.
+        """
 
     @abc.abstractmethod
     def set_trial_intermediate(self, trial_id: int, step: int | float, value: float) -> None:

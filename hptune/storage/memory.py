@@ -19,7 +19,7 @@ from hptune.exceptions import (
     TrialStateError,
 )
 from hptune.space import Distribution
-from hptune.storage.base import Storage, StudyRecord
+from hptune.storage.base import Storage, StudyRecord, dumps_strict
 from hptune.trial import FrozenTrial, StudyDirection, TrialState
 
 __all__ = ["InMemoryStorage"]
@@ -41,9 +41,9 @@ def _copy(trial: FrozenTrial) -> FrozenTrial:
     )
 
 
-def _json_copy(value: Any) -> Any:
-    # Keep the same JSON-only guarantee as the SQL storage.
-    return json.loads(json.dumps(value))
+def _json_copy(value: Any, what: str = "the value") -> Any:
+    # Keep the same strict-JSON guarantee as the SQL storage.
+    return json.loads(dumps_strict(value, what))
 
 
 class InMemoryStorage(Storage):
@@ -65,6 +65,7 @@ class InMemoryStorage(Storage):
         self._claims: dict[tuple[int, str], int] = {}
         self._next_study_id = 0
         self._next_trial_id = 0
+        self._heartbeats: dict[int, dt.datetime] = {}
 
     def create_study(self, name: str, directions: Sequence[StudyDirection]) -> StudyRecord:
         with self._lock:
@@ -109,7 +110,7 @@ class InMemoryStorage(Storage):
             for record in self._studies.values():
                 if record.study_id == study_id:
                     attrs = record.system_attrs if system else record.user_attrs
-                    attrs[key] = _json_copy(value)
+                    attrs[key] = _json_copy(value, f"study attribute {key!r}")
                     return
             raise StudyNotFoundError(f"no study with id {study_id}.")
 
@@ -130,7 +131,7 @@ class InMemoryStorage(Storage):
                 number=len(numbers),
                 trial_id=self._next_trial_id,
                 state=state,
-                system_attrs=_json_copy(dict(system_attrs or {})),
+                system_attrs=_json_copy(dict(system_attrs or {}), "system attributes"),
                 datetime_start=_now() if state is TrialState.RUNNING else None,
             )
             self._next_trial_id += 1
@@ -161,13 +162,32 @@ class InMemoryStorage(Storage):
             trial.system_attrs["claim"] = key
             return True
 
-    def set_trial_param(
-        self, trial_id: int, name: str, distribution: Distribution, value: Any
+    def set_trial_params(
+        self, trial_id: int, params: Mapping[str, tuple[Distribution, Any]]
     ) -> None:
+        copies = {
+            name: (d, _json_copy(v, f"parameter {name!r}")) for name, (d, v) in params.items()
+        }
         with self._lock:
             trial = self._running(trial_id)
-            trial.params[name] = _json_copy(value)
-            trial.distributions[name] = distribution
+            for name, (distribution, value) in copies.items():
+                trial.params[name] = value
+                trial.distributions[name] = distribution
+
+    def heartbeat(self, trial_id: int) -> None:
+        with self._lock:
+            self._running(trial_id)
+            self._heartbeats[trial_id] = _now()
+
+    def get_stale_trials(self, study_id: int, before: dt.datetime) -> list[FrozenTrial]:
+        with self._lock:
+            trials = self._trials_by_study.get(study_id, [])
+            return [
+                _copy(trials[n])
+                for n in sorted(self._unfinished.get(study_id, ()))
+                if trials[n].state is TrialState.RUNNING
+                and self._heartbeats.get(trials[n].trial_id, before) < before
+            ]
 
     def set_trial_intermediate(self, trial_id: int, step: int | float, value: float) -> None:
         with self._lock:
@@ -176,7 +196,8 @@ class InMemoryStorage(Storage):
     def set_trial_attr(self, trial_id: int, key: str, value: Any, *, system: bool = False) -> None:
         with self._lock:
             trial = self._running(trial_id)
-            (trial.system_attrs if system else trial.user_attrs)[key] = _json_copy(value)
+            attrs = trial.system_attrs if system else trial.user_attrs
+            attrs[key] = _json_copy(value, f"attribute {key!r}")
 
     def finish_trial(
         self,
@@ -197,7 +218,10 @@ class InMemoryStorage(Storage):
                 )
             if trial.state is not TrialState.RUNNING:
                 raise TrialStateError(f"trial {trial.number} is {trial.state.value}, not running.")
-            attrs = {**trial.system_attrs, **_json_copy(dict(system_attrs or {}))}
+            attrs = {
+                **trial.system_attrs,
+                **_json_copy(dict(system_attrs or {}), "system attributes"),
+            }
             finished = replace(
                 trial,
                 state=state,

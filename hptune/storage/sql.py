@@ -3,35 +3,37 @@
 SQLAlchemy Core, one schema for both (see ``_sql_schema.py``). SQLite runs in WAL mode
 with a busy timeout; every write transaction starts with ``BEGIN IMMEDIATE`` so two
 writers never deadlock upgrading a read lock, and "database is locked" is retried with
-backoff. PostgreSQL serializes trial numbering by locking the study row, and hands out
-waiting trials with ``FOR UPDATE SKIP LOCKED``.
+backoff. PostgreSQL serializes the writes to a study's trials by locking the study row (its
+change counter, see ``_sql_schema.py``), and reads in REPEATABLE READ so that one read sees
+one snapshot.
+
+Each client caches every study it reads: ``get_trials`` asks the database only for the
+trials changed since its last read, so its cost follows the number of changes, not the
+number of trials.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime as dt
 import json
 import math
-import os
 import random
-import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy import URL, Connection, Engine, Table
-from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError
-from sqlalchemy.pool import StaticPool
+from sqlalchemy import Connection, Table
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from hptune._extras import require
 from hptune.exceptions import (
-    ConfigurationError,
     DuplicatedStudyError,
     StorageError,
-    StorageURLError,
     StudyNotFoundError,
     TrialFinishedError,
     TrialNotFoundError,
@@ -39,22 +41,21 @@ from hptune.exceptions import (
 )
 from hptune.space import Distribution
 from hptune.storage import _sql_schema as s
-from hptune.storage.base import Storage, StudyRecord
+from hptune.storage._sql_connect import (
+    WRITE,
+    create_engine,
+    parse_url,
+    sqlite_disk_error,
+    sqlite_file,
+)
+from hptune.storage.base import Storage, StudyRecord, dumps_strict
 from hptune.trial import FrozenTrial, StudyDirection, TrialState
 
 __all__ = ["SQLStorage"]
 
 T = TypeVar("T")
 
-_SUPPORTED = (
-    "sqlite (e.g. 'sqlite:///hptune.db', or 'sqlite://' in memory) and postgresql+psycopg "
-    "(e.g. 'postgresql+psycopg://user:password@host:5432/db')"
-)
-_BUSY_TIMEOUT_MS = 30_000
 _RETRY_SECONDS = 600.0  # give up on a lock held this long: something is stuck
-_WRITE = "hptune_write"  # execution option: this transaction writes
-_RUNNING = TrialState.RUNNING.value
-_WAITING = TrialState.WAITING.value
 
 
 def _now() -> dt.datetime:
@@ -62,58 +63,78 @@ def _now() -> dt.datetime:
 
 
 def _dumps(value: Any) -> str:
+    # hptune's own values (distributions, directions, objective values). Objective values
+    # may be NaN or infinite (a pruned trial keeps its last intermediate value, which may
+    # be NaN); they are written as JSON's common NaN/Infinity extension.
     return json.dumps(value)
 
 
-def _mask(url: str) -> str:
-    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
+def _dump_each(attrs: Mapping[str, Any] | None, what: str) -> dict[str, str]:
+    """Return each attribute as JSON text, checked as a whole like the memory storage."""
+    if not attrs:
+        return {}
+    checked = json.loads(dumps_strict(dict(attrs), what))  # keys become strings
+    return {key: json.dumps(value) for key, value in checked.items()}
 
 
-def _parse_url(url: str) -> tuple[URL, bool]:
-    """Validate ``url``; return it (driver made explicit) and whether it is in memory."""
-    if not isinstance(url, str):
-        raise StorageURLError(f"storage URL must be a string, got {url!r}.")
-    try:
-        parsed = sa.make_url(url)
-    except (ArgumentError, ValueError) as e:  # ValueError: a port that is not a number
-        raise StorageURLError(
-            f"storage URL {_mask(url)!r} is malformed ({e}); supported: {_SUPPORTED}."
-        ) from None
-    backend, _, driver = parsed.drivername.partition("+")
-    if backend == "postgresql" and driver in ("", "psycopg"):
-        return parsed.set(drivername="postgresql+psycopg"), False
-    if backend != "sqlite" or driver not in ("", "pysqlite"):
-        raise StorageURLError(
-            f"storage URL {_mask(url)!r} names the unsupported database "
-            f"{parsed.drivername!r}; supported: {_SUPPORTED}."
-        )
-    database = parsed.database or ""
-    if database in ("", ":memory:") or parsed.query.get("mode") == "memory":
-        return parsed, True
-    if not database.startswith("file:"):  # plain paths; SQLite URIs are left to SQLite
-        _check_sqlite_path(url, database)
-    return parsed, False
+def _copy(trial: FrozenTrial) -> FrozenTrial:
+    # A running trial changes; callers get a snapshot they may mutate.
+    return replace(
+        trial,
+        params=dict(trial.params),
+        distributions=dict(trial.distributions),
+        intermediate_values=dict(trial.intermediate_values),
+        user_attrs=copy.deepcopy(trial.user_attrs),
+        system_attrs=copy.deepcopy(trial.system_attrs),
+    )
 
 
-def _check_sqlite_path(url: str, database: str) -> None:
-    path = os.path.abspath(database)
-    directory = os.path.dirname(path)
-    where = f"storage URL {url!r}"
-    if not os.path.isdir(directory):
-        raise StorageURLError(
-            f"{where}: the directory {directory!r} does not exist; create it or change the path."
-        )
-    if os.path.isdir(path):
-        raise StorageURLError(f"{where}: {path!r} is a directory; name a file inside it.")
-    # SQLite writes the -wal and -shm files beside the database, so the directory must
-    # be writable even when the file exists.
-    if not os.access(directory, os.W_OK | os.X_OK):
-        raise StorageURLError(
-            f"{where}: the directory {directory!r} is not writable; SQLite needs to create "
-            "files there. Choose a writable directory or fix its permissions."
-        )
-    if os.path.exists(path) and not os.access(path, os.R_OK | os.W_OK):
-        raise StorageURLError(f"{where}: the file {path!r} is not readable and writable.")
+class _StudyCache:
+    """What one client has read of a study: its trials up to change number ``cursor``."""
+
+    __slots__ = ("cursor", "seqs", "trials", "unfinished")
+
+    def __init__(self) -> None:
+        self.cursor = 0
+        self.trials: list[FrozenTrial] = []  # index = trial number (numbers are gap-free)
+        self.seqs: list[int] = []  # the change number each cached trial was read at
+        self.unfinished: set[int] = set()  # numbers of the running and waiting trials
+
+    def merge(self, changes: Sequence[tuple[int, FrozenTrial]], cursor: int) -> bool:
+        """Apply a read of the changes after ``self.cursor`` (or an older cursor).
+
+        Returns False, and forgets everything, if the read would leave a gap in the trial
+        numbers; that cannot happen with gap-free numbering read in one snapshot, so the
+        caller reads the whole study again rather than serve a wrong history.
+        """
+        for seq, trial in changes:  # ordered by number
+            number = trial.number
+            if number == len(self.trials):
+                self.trials.append(trial)
+                self.seqs.append(seq)
+            elif number > len(self.trials):
+                self.cursor, self.trials, self.seqs, self.unfinished = 0, [], [], set()
+                return False
+            elif seq > self.seqs[number]:  # else another thread merged a newer read first
+                self.trials[number], self.seqs[number] = trial, seq
+            else:
+                continue
+            if trial.state.is_finished():
+                self.unfinished.discard(number)
+            else:
+                self.unfinished.add(number)
+        self.cursor = max(self.cursor, cursor)
+        return True
+
+    def snapshot(self, states: Sequence[TrialState] | None) -> list[FrozenTrial]:
+        # Finished trials never change, so they are shared; the others are copied.
+        trials = list(self.trials)
+        for number in self.unfinished:
+            trials[number] = _copy(trials[number])
+        if states is not None:
+            wanted = frozenset(states)
+            trials = [t for t in trials if t.state in wanted]
+        return trials
 
 
 def _reopen(url: str, engine_kwargs: Mapping[str, Any] | None) -> SQLStorage:
@@ -135,11 +156,13 @@ class SQLStorage(Storage):
             that cannot be created.
         ImportError: the PostgreSQL driver is missing.
         SchemaVersionError: the database was written by another schema version.
-        StorageError: the database cannot be reached.
+        StorageError: the database cannot be reached. Later calls raise it too when
+            the database fails; a SQLite file that is read-only, on a full disk, or whose
+            directory was removed gives an error naming the file and SQLite's own reason.
 
     The storage pickles as its URL and ``engine_kwargs``, so process executors can pass
-    it; the unpickled copy opens its own connections. Finished trials are cached per
-    client, since they never change.
+    it; the unpickled copy opens its own connections. Each client caches the trials it
+    has read and afterwards reads only what changed (see :meth:`get_trials`).
 
     Example:
         >>> storage = SQLStorage("sqlite://")
@@ -149,19 +172,25 @@ class SQLStorage(Storage):
     """
 
     def __init__(self, url: str, *, engine_kwargs: Mapping[str, Any] | None = None) -> None:
-        parsed, self._in_memory = _parse_url(url)
+        parsed, self._in_memory = parse_url(url)
         self._url = url
         self._engine_kwargs = dict(engine_kwargs or {})
         self._masked = parsed.render_as_string(hide_password=True)
         self._sqlite = parsed.get_backend_name() == "sqlite"
         if not self._sqlite:
             require("psycopg", "postgres")
-        self._engine = self._create_engine(parsed)
+        self._file = sqlite_file(parsed, self._in_memory) if self._sqlite else None
+        self._engine = create_engine(
+            parsed, in_memory=self._in_memory, file=self._file, engine_kwargs=self._engine_kwargs
+        )
         # An in-memory SQLite database is one connection shared by all threads.
         self._guard: contextlib.AbstractContextManager[Any] = (
             threading.RLock() if self._in_memory else contextlib.nullcontext()
         )
-        self._finished: dict[int, FrozenTrial] = {}
+        self._finished: dict[int, FrozenTrial] = {}  # by trial id
+        self._caches: dict[int, _StudyCache] = {}  # by study id
+        self._cache_lock = threading.Lock()
+        self._dialect = parsed.get_backend_name()
         self._check_schema()
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -187,7 +216,7 @@ class SQLStorage(Storage):
 
         def work(conn: Connection) -> int:
             try:
-                study_id = _insert_id(conn, s.studies, row)
+                study_id = _inserted_id(conn.execute(sa.insert(s.studies), row))
             except IntegrityError:
                 raise DuplicatedStudyError(
                     f"a study named {name!r} exists already in {self._masked}; load it with "
@@ -208,29 +237,26 @@ class SQLStorage(Storage):
         return self._run(work, write=False)
 
     def delete_study(self, name: str) -> None:
-        def work(conn: Connection) -> list[int]:
+        def work(conn: Connection) -> int:
             study_id = conn.scalar(sa.select(s.studies.c.id).where(s.studies.c.name == name))
             if study_id is None:
                 raise self._study_not_found(conn, name)
-            ids = list(
-                conn.scalars(sa.select(s.trials.c.id).where(s.trials.c.study_id == study_id))
-            )
             # Trials, parameters, attributes and claims go with it (ON DELETE CASCADE).
             conn.execute(sa.delete(s.studies).where(s.studies.c.id == study_id))
-            return ids
+            return int(study_id)
 
-        for trial_id in self._run(work, write=True):
-            self._finished.pop(trial_id, None)
+        self._forget(self._run(work, write=True))
 
     def list_studies(self) -> list[StudyRecord]:
         return self._run(lambda conn: s.study_records(conn, None), write=False)
 
     def set_study_attr(self, study_id: int, key: str, value: Any, *, system: bool = False) -> None:
-        row = {"study_id": study_id, "system": system, "key": key, "value_json": _dumps(value)}
+        value_json = dumps_strict(value, f"study attribute {key!r}")
+        row = {"study_id": study_id, "system": system, "key": key, "value_json": value_json}
 
         def work(conn: Connection) -> None:
             _require_study(conn, study_id)
-            conn.execute(self._upsert(s.study_attrs, ("study_id", "system", "key")), [row])
+            conn.execute(self._upsert(s.study_attrs), [row])
 
         self._run(work, write=True)
 
@@ -245,18 +271,21 @@ class SQLStorage(Storage):
     ) -> FrozenTrial:
         if state not in (TrialState.RUNNING, TrialState.WAITING):
             raise TrialStateError(f"a new trial is RUNNING or WAITING, got {state}.")
-        attrs = {k: _dumps(v) for k, v in (system_attrs or {}).items()}
+        attrs = _dump_each(system_attrs, "system attributes")
         start = _now() if state is TrialState.RUNNING else None
 
         def work(conn: Connection) -> tuple[int, int]:
-            # Lock the study row: numbering is serialized per study (SQLite serializes all
-            # writers with BEGIN IMMEDIATE and ignores FOR UPDATE).
-            _require_study(conn, study_id, lock=True)
-            last = sa.select(sa.func.max(s.trials.c.number)).where(s.trials.c.study_id == study_id)
-            previous = conn.scalar(last)
+            # Bumping the counter locks the study row: numbering is serialized per study
+            # (SQLite serializes all writers with BEGIN IMMEDIATE anyway).
+            seq = s.bump_study(conn, study_id)
+            if seq is None:
+                raise StudyNotFoundError(f"no study with id {study_id}.")
+            previous = conn.scalar(s.LAST_NUMBER, {"b_study_id": study_id})
             number = 0 if previous is None else int(previous) + 1
-            values = dict(study_id=study_id, number=number, state=state.value, datetime_start=start)
-            trial_id = _insert_id(conn, s.trials, values)
+            values = dict(
+                study_id=study_id, number=number, state=state.value, datetime_start=start, seq=seq
+            )
+            trial_id = _inserted_id(conn.execute(s.INSERT_TRIAL, values))
             self._write_attrs(conn, trial_id, attrs, system=True)
             return trial_id, number
 
@@ -265,58 +294,71 @@ class SQLStorage(Storage):
         return FrozenTrial(number, trial_id, state, system_attrs=copied, datetime_start=start)
 
     def pop_waiting_trial(self, study_id: int) -> FrozenTrial | None:
-        def work(conn: Connection) -> FrozenTrial | None:
-            oldest = (
-                sa.select(s.trials.c.id)
-                .where(s.trials.c.study_id == study_id, s.trials.c.state == _WAITING)
-                .order_by(s.trials.c.number)
-                .limit(1)
-                .with_for_update(skip_locked=True)
-            )
-            trial_id = conn.scalar(oldest)
-            if trial_id is None:
-                return None
-            started = {"state": _RUNNING, "datetime_start": _now()}
-            conn.execute(sa.update(s.trials).where(s.trials.c.id == trial_id).values(started))
-            return s.load_trials(conn, [trial_id])[0]
+        bound = {"b_study_id": study_id}
 
+        def work(conn: Connection) -> FrozenTrial | None:
+            # The study row lock (taken by the bump) makes two workers take turns here.
+            seq = s.bump_study(conn, study_id)
+            number = None if seq is None else conn.scalar(s.OLDEST_WAITING, bound)
+            if number is None:
+                return None
+            started = {**bound, "b_number": number, "b_now": _now(), "b_seq": seq}
+            conn.execute(s.START, started)
+            return s.read_trial_by_number(conn, study_id, number)
+
+        # Usually nothing waits: find that out without taking SQLite's write lock.
+        if self._run(lambda conn: conn.scalar(s.OLDEST_WAITING, bound), write=False) is None:
+            return None
         return self._run(work, write=True)
 
     def claim(self, study_id: int, trial_id: int, key: str) -> bool:
         row = {"study_id": study_id, "key": key, "trial_id": trial_id}
 
         def work(conn: Connection) -> bool:
-            self._require_running(conn, trial_id)
-            stmt = self._insert(s.claims).on_conflict_do_nothing(index_elements=["study_id", "key"])
-            conn.execute(stmt, row)  # a no-op when another trial holds the key
-            held = sa.select(s.claims.c.trial_id).where(
-                s.claims.c.study_id == study_id, s.claims.c.key == key
-            )
-            if conn.scalar(held) != trial_id:
+            self._touch_running(conn, trial_id)
+            conn.execute(s.claim(self._dialect), row)  # a no-op when another trial holds the key
+            if conn.scalar(s.CLAIM_HOLDER, {"b_study_id": study_id, "b_key": key}) != trial_id:
                 return False
             self._write_attrs(conn, trial_id, {"claim": _dumps(key)}, system=True)
             return True
 
         return self._run(work, write=True)
 
-    def set_trial_param(
-        self, trial_id: int, name: str, distribution: Distribution, value: Any
+    def set_trial_params(
+        self, trial_id: int, params: Mapping[str, tuple[Distribution, Any]]
     ) -> None:
-        dist = _dumps(distribution.to_dict())
-        row = dict(trial_id=trial_id, name=name, value_json=_dumps(value), distribution_json=dist)
-        self._write_running(trial_id, self._upsert(s.trial_params, ("trial_id", "name")), [row])
+        rows = [
+            dict(
+                trial_id=trial_id,
+                name=name,
+                value_json=dumps_strict(value, f"parameter {name!r}"),
+                distribution_json=_dumps(distribution.to_dict()),
+            )
+            for name, (distribution, value) in params.items()
+        ]
+        self._write_running(trial_id, self._upsert(s.trial_params), rows)
+
+    def heartbeat(self, trial_id: int) -> None:
+        # Not a change readers need: the change counter stays, so no study lock either.
+        def work(conn: Connection) -> None:
+            if conn.execute(s.BEAT, {"b_trial_id": trial_id, "b_now": _now()}).rowcount == 0:
+                raise self._not_running(conn, trial_id, finishing=False)
+
+        self._run(work, write=True)
+
+    def get_stale_trials(self, study_id: int, before: dt.datetime) -> list[FrozenTrial]:
+        return self._run(lambda conn: s.read_stale(conn, study_id, before), write=False)
 
     def set_trial_intermediate(self, trial_id: int, step: int | float, value: float) -> None:
         value = float(value)
         # NULL stands for NaN, which SQLite cannot store.
         row = dict(trial_id=trial_id, step=float(step), value=None if math.isnan(value) else value)
-        stmt = self._upsert(s.trial_intermediates, ("trial_id", "step"))
-        self._write_running(trial_id, stmt, [row])
+        self._write_running(trial_id, self._upsert(s.trial_intermediates), [row])
 
     def set_trial_attr(self, trial_id: int, key: str, value: Any, *, system: bool = False) -> None:
-        row = {"trial_id": trial_id, "system": system, "key": key, "value_json": _dumps(value)}
-        stmt = self._upsert(s.trial_attrs, ("trial_id", "system", "key"))
-        self._write_running(trial_id, stmt, [row])
+        value_json = dumps_strict(value, f"attribute {key!r}")
+        row = {"trial_id": trial_id, "system": system, "key": key, "value_json": value_json}
+        self._write_running(trial_id, self._upsert(s.trial_attrs), [row])
 
     def finish_trial(
         self,
@@ -329,88 +371,99 @@ class SQLStorage(Storage):
         if not state.is_finished():
             raise TrialStateError(f"finish_trial needs a final state, got {state}.")
         values_json = None if values is None else _dumps([float(v) for v in values])
-        attrs = {k: _dumps(v) for k, v in (system_attrs or {}).items()}
+        attrs = _dump_each(system_attrs, "system attributes")
 
         def work(conn: Connection) -> FrozenTrial:
+            seq = s.bump_study_of_trial(conn, trial_id)
+            if seq is None:
+                raise TrialNotFoundError(f"no trial with id {trial_id}.")
             # Compare-and-set: only the transaction that sees RUNNING moves the trial.
-            cas = (
-                sa.update(s.trials)
-                .where(s.trials.c.id == trial_id, s.trials.c.state == _RUNNING)
-                .values(state=state.value, values_json=values_json, datetime_complete=_now())
-            )
-            if conn.execute(cas).rowcount == 0:
+            cas = dict(b_trial_id=trial_id, b_state=state.value, b_values=values_json)
+            if conn.execute(s.FINISH, {**cas, "b_now": _now(), "b_seq": seq}).rowcount == 0:
                 raise self._not_running(conn, trial_id, finishing=True)
             self._write_attrs(conn, trial_id, attrs, system=True)
-            return s.load_trials(conn, [trial_id])[0]
+            finished = s.read_trial(conn, trial_id)
+            if finished is None:  # the row is locked by this transaction
+                raise TrialNotFoundError(f"no trial with id {trial_id}.")
+            return finished
 
         trial = self._run(work, write=True)
         self._finished[trial_id] = trial
         return trial
 
     def get_trial(self, trial_id: int) -> FrozenTrial:
-        def work(conn: Connection) -> FrozenTrial:
-            row = conn.execute(sa.select(*s.TRIAL_COLUMNS).where(s.trials.c.id == trial_id)).first()
-            if row is None:
-                raise TrialNotFoundError(f"no trial with id {trial_id}.")
-            cached = self._finished.get(trial_id)
-            return cached if cached is not None else s.trials_from_rows(conn, [row])[0]
+        cached = self._finished.get(trial_id)
 
-        return self._remember([self._run(work, write=False)])[0]
+        def work(conn: Connection) -> FrozenTrial | None:
+            if cached is None:
+                return s.read_trial(conn, trial_id)
+            # Finished: it only has to exist still.
+            return cached if conn.scalar(s.TRIAL_EXISTS, {"b_trial_id": trial_id}) else None
+
+        trial = self._run(work, write=False)
+        if trial is None:
+            raise TrialNotFoundError(f"no trial with id {trial_id}.")
+        if trial.state.is_finished():
+            self._finished[trial_id] = trial
+        return trial
 
     def get_trials(
         self, study_id: int, *, states: Sequence[TrialState] | None = None
     ) -> list[FrozenTrial]:
-        wanted = None if states is None else set(states)
+        """Return the study's trials ordered by number, optionally only some states.
 
-        def work(conn: Connection) -> tuple[list[int], list[FrozenTrial]]:
-            listing = sa.select(s.trials.c.id, s.trials.c.state).where(
-                s.trials.c.study_id == study_id
-            )
-            rows = conn.execute(listing.order_by(s.trials.c.number)).all()
-            if not rows:
-                _require_study(conn, study_id)
-            ids = [r.id for r in rows if wanted is None or TrialState(r.state) in wanted]
-            # Finished trials never change: read only those not cached yet.
-            missing = [i for i in ids if i not in self._finished]
-            return ids, s.load_trials(conn, missing, study_id=study_id)
+        Reads only the trials changed since this client's last read of the study: one
+        query when nothing changed, four more when something did.
+        """
+        for _attempt in range(2):
+            with self._cache_lock:
+                cache = self._caches.get(study_id)
+                cursor = 0 if cache is None else cache.cursor
+            current, changes = self._read_changes(study_id, cursor)
+            for _, trial in changes:
+                if trial.state.is_finished():
+                    self._finished[trial.trial_id] = trial
+            with self._cache_lock:
+                cache = self._caches.setdefault(study_id, _StudyCache())
+                if cache.merge(changes, current):
+                    return cache.snapshot(states)
+        raise StorageError(
+            f"the trials of study {study_id} read from {self._masked} are not numbered "
+            "0, 1, 2, ... without gaps; the database was changed by something else than hptune."
+        )
 
-        ids, loaded = self._run(work, write=False)
-        fresh = {t.trial_id: t for t in self._remember(loaded)}
-        trials = [fresh.get(i) or self._finished.get(i) for i in ids]
-        return [t for t in trials if t is not None and (wanted is None or t.state in wanted)]
+    def _read_changes(
+        self, study_id: int, cursor: int
+    ) -> tuple[int, list[tuple[int, FrozenTrial]]]:
+        """Return the study's change counter and the trials changed after ``cursor``."""
+
+        def work(conn: Connection) -> tuple[int, list[tuple[int, FrozenTrial]]]:
+            current = conn.scalar(s.CHANGE_SEQ, {"b_study_id": study_id})
+            if current is None:
+                raise StudyNotFoundError(f"no study with id {study_id}.")
+            changes = s.read_changes(conn, study_id, cursor) if current > cursor else []
+            return int(current), changes
+
+        try:
+            return self._run(work, write=False)
+        except StudyNotFoundError:
+            self._forget(study_id)
+            raise
 
     # Transactions ----------------------------------------------------------------------
-
-    def _create_engine(self, url: URL) -> Engine:
-        defaults: dict[str, Any] = {}
-        connect_args: dict[str, Any] = {}
-        if self._in_memory:
-            defaults["poolclass"] = StaticPool
-            connect_args["check_same_thread"] = False
-        elif not self._sqlite:
-            defaults["pool_pre_ping"] = True
-        kwargs = {**defaults, **self._engine_kwargs}
-        kwargs["connect_args"] = {**connect_args, **(kwargs.get("connect_args") or {})}
-        try:
-            engine = sa.create_engine(url, **kwargs)
-        except (ArgumentError, TypeError) as e:
-            raise ConfigurationError(
-                f"engine_kwargs={self._engine_kwargs!r} were refused by create_engine: {e}"
-            ) from e
-        if self._sqlite:
-            # sqlite3's own "timeout" connect argument, if given, sets the busy timeout.
-            busy = None if "timeout" in kwargs["connect_args"] else _BUSY_TIMEOUT_MS
-            _configure_sqlite(engine, wal=not self._in_memory, busy_timeout_ms=busy)
-        return engine
 
     def _run(self, work: Callable[[Connection], T], *, write: bool) -> T:
         """Run ``work`` in one transaction, retrying while the database is locked."""
         delay = 0.005
         deadline = time.monotonic() + _RETRY_SECONDS
+        options: dict[str, Any] = {WRITE: write}
+        if not (write or self._sqlite):
+            # One snapshot for all the statements of a read (SQLite's reads have one).
+            options["isolation_level"] = "REPEATABLE READ"
         while True:
             try:
                 with self._guard, self._engine.connect() as conn:
-                    conn.execution_options(**{_WRITE: write})
+                    conn.execution_options(**options)
                     with conn.begin():
                         return work(conn)
             except DBAPIError as e:
@@ -434,6 +487,10 @@ class SQLStorage(Storage):
                 f"the database {self._masked} stayed locked for {_RETRY_SECONDS:.0f} s; "
                 f"another process keeps a write transaction open ({e.orig})."
             )
+        if self._sqlite:
+            disk = sqlite_disk_error(self._file, str(e.orig))
+            if disk is not None:
+                return disk
         hint = ""
         if isinstance(e, sa.exc.OperationalError):
             hint = " Check that the server runs, the URL is right and the database exists."
@@ -447,17 +504,8 @@ class SQLStorage(Storage):
 
     # Helpers ---------------------------------------------------------------------------
 
-    def _insert(self, table: Table) -> Any:
-        # Both dialects spell upserts the same: INSERT ... ON CONFLICT.
-        from sqlalchemy.dialects import postgresql, sqlite
-
-        return (sqlite if self._sqlite else postgresql).insert(table)
-
-    def _upsert(self, table: Table, keys: Sequence[str]) -> Any:
-        stmt = self._insert(table)
-        others = [c.name for c in table.columns if c.name not in keys and not c.primary_key]
-        replaced = {name: stmt.excluded[name] for name in others}
-        return stmt.on_conflict_do_update(index_elements=list(keys), set_=replaced)
+    def _upsert(self, table: Table) -> Any:
+        return s.upsert(table, self._dialect)
 
     def _write_attrs(
         self, conn: Connection, trial_id: int, attrs: Mapping[str, str], *, system: bool
@@ -467,19 +515,26 @@ class SQLStorage(Storage):
                 dict(trial_id=trial_id, system=system, key=k, value_json=v)
                 for k, v in attrs.items()
             ]
-            conn.execute(self._upsert(s.trial_attrs, ("trial_id", "system", "key")), rows)
+            conn.execute(self._upsert(s.trial_attrs), rows)
 
     def _write_running(self, trial_id: int, stmt: Any, rows: list[dict[str, Any]]) -> None:
         def work(conn: Connection) -> None:
-            self._require_running(conn, trial_id)
-            conn.execute(stmt, rows)
+            self._touch_running(conn, trial_id)
+            if rows:
+                conn.execute(stmt, rows)
 
         self._run(work, write=True)
 
-    def _require_running(self, conn: Connection, trial_id: int) -> None:
-        # FOR SHARE: a concurrent finish_trial waits until this write commits.
-        query = sa.select(s.trials.c.state).where(s.trials.c.id == trial_id)
-        if conn.scalar(query.with_for_update(read=True)) != _RUNNING:
+    def _touch_running(self, conn: Connection, trial_id: int) -> None:
+        """Check that the trial runs and stamp it as changed, before changing it.
+
+        Locks the study row, then the trial row (every writer locks in this order), so a
+        concurrent finish_trial waits until this write commits.
+        """
+        seq = s.bump_study_of_trial(conn, trial_id)
+        if seq is None:
+            raise TrialNotFoundError(f"no trial with id {trial_id}.")
+        if conn.execute(s.STAMP, {"b_trial_id": trial_id, "b_seq": seq}).rowcount == 0:
             raise self._not_running(conn, trial_id, finishing=False)
 
     def _not_running(self, conn: Connection, trial_id: int, *, finishing: bool) -> Exception:
@@ -502,44 +557,20 @@ class SQLStorage(Storage):
         known = ", ".join(repr(n) for n in names) or "none"
         return StudyNotFoundError(f"no study named {name!r} in {self._masked} (studies: {known}).")
 
-    def _remember(self, trials: list[FrozenTrial]) -> list[FrozenTrial]:
-        for t in trials:
-            if t.state.is_finished():
-                self._finished[t.trial_id] = t
-        return trials
+    def _forget(self, study_id: int) -> None:
+        with self._cache_lock:
+            cache = self._caches.pop(study_id, None)
+        for trial in () if cache is None else cache.trials:
+            self._finished.pop(trial.trial_id, None)
 
 
-def _require_study(conn: Connection, study_id: int, *, lock: bool = False) -> None:
+def _require_study(conn: Connection, study_id: int) -> None:
     query = sa.select(s.studies.c.id).where(s.studies.c.id == study_id)
-    if lock:  # FOR NO KEY UPDATE: inserts referencing the study may go on meanwhile
-        query = query.with_for_update(key_share=True)
     if conn.scalar(query) is None:
         raise StudyNotFoundError(f"no study with id {study_id}.")
 
 
-def _insert_id(conn: Connection, table: Table, values: Mapping[str, Any]) -> int:
-    key = conn.execute(sa.insert(table).values(values)).inserted_primary_key
+def _inserted_id(result: sa.CursorResult[Any]) -> int:
+    key = result.inserted_primary_key
     assert key is not None  # tables with an integer primary key always have one
     return int(key[0])
-
-
-def _configure_sqlite(engine: Engine, *, wal: bool, busy_timeout_ms: int | None) -> None:
-    @sa.event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Take transaction control from the sqlite3 module; _on_begin emits BEGIN.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        if busy_timeout_ms is not None:
-            cursor.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
-        if wal:
-            cursor.execute("PRAGMA journal_mode = WAL")
-            cursor.execute("PRAGMA synchronous = NORMAL")
-        cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.close()
-
-    @sa.event.listens_for(engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        # IMMEDIATE takes the write lock up front: two writers never deadlock upgrading
-        # a read lock, and a busy database is waited for (busy_timeout) at BEGIN.
-        write = conn.get_execution_options().get(_WRITE, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")

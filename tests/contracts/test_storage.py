@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import multiprocessing
 import threading
 from collections.abc import Callable
@@ -12,6 +13,7 @@ import pytest
 
 from hptune.exceptions import (
     DuplicatedStudyError,
+    InvalidValueError,
     StudyNotFoundError,
     TrialFinishedError,
     TrialNotFoundError,
@@ -413,3 +415,283 @@ def test_finished_trial_reads_equal_and_running_ones_are_current(storage: Storag
     first, second = storage.get_trials(study_id)[0], storage.get_trials(study_id)[0]
     assert first == second == storage.get_trial(trial_id)
     assert first.state is TrialState.COMPLETE and first.value == 0.3
+
+
+# Parameters in one call -----------------------------------------------------------------
+
+
+def test_set_trial_params_round_trip(storage: Storage) -> None:
+    study_id = storage.create_study("s", [MIN]).study_id
+    trial_id = storage.create_trial(study_id).trial_id
+    params: dict[str, tuple[Any, Any]] = {
+        "lr": (Float(1e-5, 1e-1, log=True), 0.003),
+        "depth": (Int(1, 8), 4),
+        "opt": (Categorical(["adam", "sgd"]), "sgd"),
+    }
+    storage.set_trial_params(trial_id, params)
+    storage.set_trial_params(trial_id, {"depth": (Int(1, 16), 9)})  # replaces one
+    storage.set_trial_params(trial_id, {})
+    expected = {**params, "depth": (Int(1, 16), 9)}
+    for trial in (storage.get_trial(trial_id), storage.get_trials(study_id)[0]):
+        assert trial.params == {k: v for k, (_, v) in expected.items()}
+        assert trial.distributions == {k: d for k, (d, _) in expected.items()}
+        assert list(trial.params) == ["lr", "depth", "opt"]  # first-set order
+
+
+def test_set_trial_params_is_all_or_nothing(storage: Storage) -> None:
+    study_id = storage.create_study("s", [MIN]).study_id
+    trial_id = storage.create_trial(study_id).trial_id
+    bad = {"a": (Float(0, 1), 0.5), "b": (Float(0, 1), float("nan"))}
+    with pytest.raises(InvalidValueError, match="parameter 'b'"):
+        storage.set_trial_params(trial_id, bad)
+    assert storage.get_trial(trial_id).params == {}
+
+
+def test_set_trial_params_needs_a_running_trial(storage: Storage) -> None:
+    study_id = storage.create_study("s", [MIN]).study_id
+    params = {"x": (Float(0, 1), 0.5)}
+    waiting = storage.create_trial(study_id, state=TrialState.WAITING).trial_id
+    with pytest.raises(TrialStateError) as info:
+        storage.set_trial_params(waiting, params)
+    assert not isinstance(info.value, TrialFinishedError)
+    finished = storage.create_trial(study_id).trial_id
+    storage.finish_trial(finished, TrialState.COMPLETE, [1.0])
+    with pytest.raises(TrialFinishedError, match="trial 1"):
+        storage.set_trial_params(finished, params)
+    with pytest.raises(TrialNotFoundError):
+        storage.set_trial_params(finished + 1000, params)
+    assert storage.get_trial(finished).params == {}
+
+
+# Heartbeats -----------------------------------------------------------------------------
+
+
+def test_heartbeats_and_stale_trials(storage: Storage) -> None:
+    study_id = storage.create_study("s", [MIN]).study_id
+    other_id = storage.create_study("other", [MIN]).study_id
+    beating = storage.create_trial(study_id)
+    silent = storage.create_trial(study_id)  # driven by hand: never stale
+    done = storage.create_trial(study_id)
+    storage.create_trial(study_id, state=TrialState.WAITING)
+    storage.heartbeat(storage.create_trial(other_id).trial_id)
+    before = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)
+    for trial in (beating, done):
+        storage.heartbeat(trial.trial_id)
+    storage.finish_trial(done.trial_id, TrialState.COMPLETE, [1.0])
+    assert storage.get_stale_trials(study_id, before) == []
+    future = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=60)
+    stale = storage.get_stale_trials(study_id, future)
+    assert [t.trial_id for t in stale] == [beating.trial_id]
+    assert stale[0].state is TrialState.RUNNING and silent.trial_id not in {
+        t.trial_id for t in stale
+    }
+    storage.heartbeat(beating.trial_id)  # later heartbeats move it forward
+    assert storage.get_stale_trials(study_id, before) == []
+    assert storage.get_stale_trials(study_id + other_id + 1000, future) == []
+
+
+def test_heartbeat_needs_a_running_trial(storage: Storage) -> None:
+    study_id = storage.create_study("s", [MIN]).study_id
+    trial_id = storage.create_trial(study_id).trial_id
+    storage.heartbeat(trial_id)
+    storage.finish_trial(trial_id, TrialState.FAIL, system_attrs={"fail_reason": "lost"})
+    with pytest.raises(TrialFinishedError, match="trial 0"):
+        storage.heartbeat(trial_id)
+    waiting = storage.create_trial(study_id, state=TrialState.WAITING).trial_id
+    with pytest.raises(TrialStateError) as info:
+        storage.heartbeat(waiting)
+    assert not isinstance(info.value, TrialFinishedError)
+    with pytest.raises(TrialNotFoundError):
+        storage.heartbeat(trial_id + 1000)
+
+
+def test_heartbeat_leaves_the_record_alone(storage: Storage) -> None:
+    study_id = storage.create_study("s", [MIN]).study_id
+    trial_id = storage.create_trial(study_id).trial_id
+    seen = storage.get_trials(study_id)
+    storage.heartbeat(trial_id)
+    assert storage.get_trials(study_id) == seen
+
+
+# Strict JSON ----------------------------------------------------------------------------
+
+# (value, what json.dumps says about it); one test per storage keeps the suite fast.
+NOT_JSON = [
+    (float("nan"), "Out of range float"),
+    (float("-inf"), "Out of range float"),
+    (b"x", "not JSON serializable"),
+    (object(), "not JSON serializable"),
+    ({"k": [1, {2.5}]}, "not JSON serializable"),
+    ({(1, 2): 3}, "keys must be str"),
+]
+CHOICE = Categorical(["a", "b"])
+
+
+def _json_writes(storage: Storage, value: Any) -> list[tuple[str, Callable[[], object]]]:
+    """Every call that stores a JSON value, with the name its error must give."""
+    study_id = storage.load_study("s").study_id
+    trial_id = storage.get_trials(study_id)[0].trial_id
+    return [
+        ("parameter 'lr'", lambda: storage.set_trial_params(trial_id, {"lr": (CHOICE, value)})),
+        ("parameter 'lr'", lambda: storage.set_trial_param(trial_id, "lr", CHOICE, value)),
+        ("attribute 'x'", lambda: storage.set_trial_attr(trial_id, "x", value)),
+        ("attribute 'x'", lambda: storage.set_trial_attr(trial_id, "x", value, system=True)),
+        ("study attribute 'k'", lambda: storage.set_study_attr(study_id, "k", value)),
+        ("study attribute 'k'", lambda: storage.set_study_attr(study_id, "k", value, system=True)),
+        ("system attributes", lambda: storage.create_trial(study_id, system_attrs={"a": value})),
+        (
+            "system attributes",
+            lambda: storage.finish_trial(trial_id, TrialState.FAIL, system_attrs={"a": value}),
+        ),
+    ]
+
+
+def test_values_that_are_not_strict_json_are_refused(storage: Storage) -> None:
+    study_id = storage.create_study("s", [MIN]).study_id
+    trial_id = storage.create_trial(study_id).trial_id
+    before = storage.get_trials(study_id)
+    for value, cause in NOT_JSON:
+        for what, write in _json_writes(storage, value):
+            with pytest.raises(InvalidValueError) as info:
+                write()
+            message = str(info.value)
+            assert message.startswith(f"{what} must be a strict JSON value"), message
+            assert repr(value) in message and cause in message, message
+    # Nothing was written, and the trial can still finish.
+    assert storage.get_trials(study_id) == before
+    assert storage.load_study("s").user_attrs == storage.load_study("s").system_attrs == {}
+    assert storage.finish_trial(trial_id, TrialState.COMPLETE, [1.0]).state is TrialState.COMPLETE
+
+
+def test_json_coercions_are_the_same_everywhere(storage: Storage) -> None:
+    # json.dumps turns int keys into strings and tuples into lists; every storage does.
+    study_id = storage.create_study("s", [MIN]).study_id
+    trial_id = storage.create_trial(study_id, system_attrs={"t": (1, 2)}).trial_id
+    storage.set_trial_attr(trial_id, "d", {1: 2, "x": (3, 4)})
+    storage.set_study_attr(study_id, "d", {1: 2})
+    trial = storage.get_trial(trial_id)
+    assert trial.user_attrs == {"d": {"1": 2, "x": [3, 4]}}
+    assert trial.system_attrs == {"t": [1, 2]}
+    assert storage.load_study("s").user_attrs == {"d": {"1": 2}}
+
+
+def test_objective_values_may_be_infinite_or_nan(storage: Storage) -> None:
+    # Objective values are floats, not user JSON: a pruned trial keeps its last
+    # intermediate value, which may be NaN. Every storage keeps them as given.
+    study_id = storage.create_study("s", [MIN, MAX]).study_id
+    first = storage.create_trial(study_id).trial_id
+    storage.finish_trial(first, TrialState.COMPLETE, [math.inf, -math.inf])
+    second = storage.create_trial(study_id).trial_id
+    storage.finish_trial(second, TrialState.PRUNED, [math.nan])
+    assert storage.get_trial(first).values == (math.inf, -math.inf)
+    values = storage.get_trials(study_id)[1].values
+    assert values is not None and len(values) == 1 and math.isnan(values[0])
+
+
+# Names ----------------------------------------------------------------------------------
+
+ODD_NAMES = [
+    "it's",
+    'say "hi"',
+    "100%",
+    "%s %(x)s %%",
+    "?",
+    ":name",
+    "naïve ünïcode 名前 🎯",
+    "'; DROP TABLE hptune_trials; --",
+    "back\\slash",
+    "tab\tnew\nline",
+    "",
+]
+
+
+def test_odd_names_round_trip_exactly(storage: Storage) -> None:
+    for name in ODD_NAMES:
+        _check_name_round_trip(storage, name)
+
+
+def _check_name_round_trip(storage: Storage, name: str) -> None:
+    study_id = storage.create_study(name, [MIN]).study_id
+    storage.set_study_attr(study_id, name, name)
+    trial_id = storage.create_trial(study_id, system_attrs={name: name}).trial_id
+    storage.set_trial_params(trial_id, {name: (Categorical([name, "other"]), name)})
+    storage.set_trial_attr(trial_id, name, {name: [name]})
+    assert storage.claim(study_id, trial_id, name)
+    storage.finish_trial(trial_id, TrialState.COMPLETE, [1.0])
+    record = storage.load_study(name)
+    assert record.name == name and record.user_attrs == {name: name}
+    assert [r.name for r in storage.list_studies()] == [name]
+    trial = storage.get_trials(study_id)[0]
+    assert trial.params == {name: name}
+    assert trial.distributions == {name: Categorical([name, "other"])}
+    assert trial.user_attrs == {name: {name: [name]}}
+    assert trial.system_attrs == {name: name, "claim": name}
+    storage.delete_study(name)
+    assert storage.list_studies() == []
+
+
+# Two clients ----------------------------------------------------------------------------
+
+
+def test_a_second_client_sees_every_change(clients: tuple[Storage, Storage]) -> None:
+    writer, reader = clients
+    study_id = writer.create_study("s", [MIN]).study_id
+    assert reader.get_trials(study_id) == []
+    trial_id = writer.create_trial(study_id).trial_id
+    assert [t.state for t in reader.get_trials(study_id)] == [TrialState.RUNNING]
+    steps: list[tuple[Callable[[], object], Callable[[FrozenTrial], bool]]] = [
+        (
+            lambda: writer.set_trial_params(trial_id, {"x": (Float(0, 1), 0.5)}),
+            lambda t: t.params == {"x": 0.5},
+        ),
+        (
+            lambda: writer.set_trial_intermediate(trial_id, 1, 0.25),
+            lambda t: t.intermediate_values == {1: 0.25},
+        ),
+        (lambda: writer.set_trial_attr(trial_id, "u", 1), lambda t: t.user_attrs == {"u": 1}),
+        (lambda: writer.claim(study_id, trial_id, "k"), lambda t: t.system_attrs == {"claim": "k"}),
+        (
+            lambda: writer.finish_trial(trial_id, TrialState.COMPLETE, [0.25]),
+            lambda t: t.state is TrialState.COMPLETE and t.values == (0.25,),
+        ),
+    ]
+    for write, seen in steps:
+        write()
+        assert seen(reader.get_trials(study_id)[0])
+        assert seen(reader.get_trial(trial_id))
+    waiting = writer.create_trial(study_id, state=TrialState.WAITING).trial_id
+    assert reader.get_trials(study_id, states=[TrialState.WAITING])[0].trial_id == waiting
+    assert writer.pop_waiting_trial(study_id) is not None
+    assert reader.get_trials(study_id, states=[TrialState.WAITING]) == []
+    assert [t.number for t in reader.get_trials(study_id, states=[TrialState.RUNNING])] == [1]
+    writer.delete_study("s")
+    with pytest.raises(StudyNotFoundError):
+        reader.get_trials(study_id)
+    with pytest.raises(TrialNotFoundError):
+        reader.get_trial(trial_id)
+    again = writer.create_study("s", [MIN]).study_id
+    assert reader.get_trials(again) == []
+
+
+def test_reads_during_writes_are_ordered_and_complete(clients: tuple[Storage, Storage]) -> None:
+    # Writers in threads; readers check that every history they get is numbered
+    # 0..n-1 and that every finished trial in it has its parameter.
+    writer, reader = clients
+    study_id = writer.create_study("s", [MIN]).study_id
+
+    def write(_: int) -> None:
+        for _ in range(10):
+            trial_id = writer.create_trial(study_id).trial_id
+            writer.set_trial_params(trial_id, {"x": (Float(0, 1), 0.5)})
+            writer.finish_trial(trial_id, TrialState.COMPLETE, [0.5])
+
+    def read(_: int) -> None:
+        for _ in range(15):
+            history = reader.get_trials(study_id)
+            assert [t.number for t in history] == list(range(len(history)))
+            assert all(t.params == {"x": 0.5} for t in history if t.state.is_finished())
+
+    _in_threads(6, lambda i: write(i) if i < 4 else read(i))
+    final = reader.get_trials(study_id)
+    assert len(final) == 40 and all(t.state is TrialState.COMPLETE for t in final)
+    assert final == writer.get_trials(study_id)

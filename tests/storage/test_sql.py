@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import os
 import pickle
+import shutil
 import sqlite3
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -117,8 +122,8 @@ def _set_version(url: str, version: int) -> None:
 @pytest.mark.parametrize(
     "version, match",
     [
-        (2, "has schema version 2 but this hptune reads version 1; upgrade hptune with pip"),
-        (0, "has schema version 0 but this hptune reads version 1; open it with the hptune"),
+        (3, "has schema version 3 but this hptune reads version 2; upgrade hptune with pip"),
+        (1, "has schema version 1 but this hptune reads version 2; open it with the hptune"),
     ],
 )
 def test_other_schema_version_is_refused(url: str, version: int, match: str) -> None:
@@ -230,14 +235,135 @@ def test_clients_see_each_others_changes(url: str) -> None:
     writer.close()
 
 
-def test_many_uncached_trials_load_in_one_pass(url: str) -> None:
+@contextlib.contextmanager
+def _selects() -> Iterator[list[tuple[str, Any]]]:
+    """Record the SELECT statements every engine sends while the block runs."""
+    seen: list[tuple[str, Any]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append((statement, parameters))
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", record)
+
+
+def _rows(url: str, statement: str, parameters: Any) -> int:
+    """How many rows ``statement`` returns now (run again on a connection of our own)."""
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+        return len(conn.execute(statement, parameters).fetchall())
+
+
+def test_get_trials_reads_only_what_changed(url: str) -> None:
+    writer, reader = SQLStorage(url), SQLStorage(url)
+    study_id = writer.create_study("s", [MIN]).study_id
+    for i in range(50):
+        trial_id = writer.create_trial(study_id).trial_id
+        writer.set_trial_params(trial_id, {"x": (Float(0, 100), float(i))})
+        writer.finish_trial(trial_id, TrialState.COMPLETE, [float(i)])
+    running = writer.create_trial(study_id).trial_id
+    first = reader.get_trials(study_id)
+    assert len(first) == 51
+
+    with _selects() as unchanged:
+        assert reader.get_trials(study_id) == first
+    assert len(unchanged) == 1  # the study's change counter, nothing else
+
+    writer.set_trial_params(running, {"x": (Float(0, 100), 50.0)})
+    new = writer.create_trial(study_id).trial_id
+    writer.set_trial_params(new, {"x": (Float(0, 100), 51.0)})
+    with _selects() as changed:
+        third = reader.get_trials(study_id)
+    # Counter, trials, parameters, intermediate values, attributes: each reads only the
+    # two changed trials, however many the study has.
+    counts = [_rows(url, statement, parameters) for statement, parameters in changed]
+    assert counts == [1, 2, 2, 0, 0], changed
+    assert [t.params["x"] for t in third] == [float(i) for i in range(52)]
+    assert all(third[i] is first[i] for i in range(50))  # finished ones: the cached objects
+    reader.close()
+    writer.close()
+
+
+def test_heartbeats_are_not_changes(url: str) -> None:
     storage = SQLStorage(url)
     study_id = storage.create_study("s", [MIN]).study_id
-    other_id = storage.create_study("other", [MIN]).study_id
-    for i in range(620):
-        trial_id = storage.create_trial(study_id).trial_id
-        storage.set_trial_param(trial_id, "x", Float(0, 1000), float(i))
-        storage.create_trial(other_id)
-    trials = storage.get_trials(study_id, states=[TrialState.RUNNING])
-    assert [t.params for t in trials] == [{"x": float(i)} for i in range(620)]
+    trial_id = storage.create_trial(study_id).trial_id
+    storage.get_trials(study_id)
+    storage.heartbeat(trial_id)
+    with _selects() as seen:
+        storage.get_trials(study_id)
+    assert len(seen) == 1
+    future = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=60)
+    assert [t.trial_id for t in storage.get_stale_trials(study_id, future)] == [trial_id]
+    storage.close()
+
+
+# Disk faults ---------------------------------------------------------------------------
+
+
+def test_read_only_database_names_the_file(url: str) -> None:
+    # The tests may run as root, who may write to a chmod 0o444 file; SQLite's own
+    # read-only mode (a URI with mode=ro) fails the same way an unwritable file does.
+    storage = SQLStorage(url)
+    study_id = storage.create_study("s", [MIN]).study_id
+    storage.close()
+    path = url.removeprefix("sqlite:///")
+    read_only = SQLStorage(f"sqlite:///file:{path}?mode=ro&uri=true")
+    assert [r.name for r in read_only.list_studies()] == ["s"]  # reading works
+    with pytest.raises(StorageError) as info:
+        read_only.create_trial(study_id)
+    message = str(info.value)
+    assert f"'{path}' is read-only" in message
+    assert "attempt to write a readonly database" in message  # SQLite's own words
+    read_only.close()
+
+
+def test_full_disk_names_the_file_and_corrupts_nothing(url: str) -> None:
+    storage = SQLStorage(url)
+    study_id = storage.create_study("s", [MIN]).study_id
+    trial_id = storage.create_trial(study_id).trial_id
+    storage.set_trial_params(trial_id, {"x": (Float(0, 1), 0.5)})
+    storage.close()
+
+    def cap_size(dbapi_connection: Any, _record: Any) -> None:
+        # What a full disk does to SQLite: the database cannot grow by another page.
+        pages = dbapi_connection.execute("PRAGMA page_count").fetchone()[0]
+        dbapi_connection.execute(f"PRAGMA max_page_count = {pages}")
+
+    sa.event.listen(sa.engine.Engine, "connect", cap_size)
+    try:
+        full = SQLStorage(url)
+        with pytest.raises(StorageError) as info:
+            full.set_trial_attr(trial_id, "big", "x" * 200_000)
+        full.close()
+    finally:
+        sa.event.remove(sa.engine.Engine, "connect", cap_size)
+    path = url.removeprefix("sqlite:///")
+    assert f"'{path}' cannot grow: its disk is full" in str(info.value)
+    assert "database or disk is full" in str(info.value)
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    again = SQLStorage(url)
+    trial = again.get_trial(trial_id)
+    assert trial.params == {"x": 0.5} and trial.user_attrs == {}
+    again.close()
+
+
+def test_directory_removed_after_open_names_the_file(tmp_path: Path) -> None:
+    directory = tmp_path / "runs"
+    directory.mkdir()
+    storage = SQLStorage(f"sqlite:///{directory / 'hptune.db'}")
+    study_id = storage.create_study("s", [MIN]).study_id
+    shutil.rmtree(directory)
+    # The pooled connection still has the deleted file open; writing there would lose
+    # everything silently.
+    with pytest.raises(StorageError) as info:
+        storage.create_trial(study_id)
+    message = str(info.value)
+    assert f"'{directory / 'hptune.db'}' cannot be opened" in message
+    assert f"check that '{directory}' still exists" in message
+    assert "unable to open database file" in message
     storage.close()

@@ -1,0 +1,189 @@
+"""Helpers shared by the storage benchmarks: the machine, fresh databases, the report.
+
+``storage.py`` and ``concurrency.py`` each own one section of
+``benchmarks/results/storage.md``; :func:`write_section` replaces that section and keeps
+the other, so the two can be run separately and the report stays one file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import platform
+import re
+import sqlite3
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import sqlalchemy as sa
+
+import hptune as ht
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+LIBRARIES = ("hptune", "optuna")
+REPORT_TITLE = "# Storage: cost per trial and concurrency, beside Optuna"
+REPORT_INTRO = (
+    "Written by `benchmarks/storage.py` and `benchmarks/concurrency.py` (`make bench-storage` "
+    "runs both at full size). Each section comes from one run of its script, on the machine "
+    "it names; ratios are quoted from that run only. Machines here are shared and noisy."
+)
+SECTIONS = ("storage", "concurrency")
+
+
+def postgres_url(cli_value: str | None) -> str:
+    """The PostgreSQL server to use: the option, else ``HPTUNE_TEST_POSTGRES_URL``, else local."""
+    return cli_value or os.environ.get("HPTUNE_TEST_POSTGRES_URL") or DEFAULT_POSTGRES_URL
+
+
+def masked(url: str) -> str:
+    """``url`` with its password hidden, for reports and messages."""
+    return sa.make_url(url).render_as_string(hide_password=True)
+
+
+def postgres_problem(url: str) -> str | None:
+    """Return why ``url`` cannot be used (a short reason), or None when it answers."""
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except Exception as e:  # any failure means "not measured", with the reason
+        return f"{type(e).__name__}: {str(e).splitlines()[0]}"
+    finally:
+        engine.dispose()
+    return None
+
+
+@contextlib.contextmanager
+def fresh_postgres_database(url: str, tag: str) -> Iterator[str]:
+    """Create an empty database beside the one ``url`` names; yield its URL; drop it.
+
+    hptune and Optuna both name their tables ``studies`` and ``trials``, so every
+    measurement gets a database of its own.
+    """
+    name = f"hptune_bench_{re.sub(r'[^a-z0-9]', '_', tag.lower())}_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield sa.make_url(url).set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+def optuna_version() -> str | None:
+    """Optuna's version, or None when it is not installed."""
+    try:
+        import optuna
+    except ImportError:
+        return None
+    return str(optuna.__version__)
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _git_revision() -> str:
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=REPO, capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    try:
+        revision = git("rev-parse", "--short", "HEAD")
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no", "--", "hptune"))
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{revision} + uncommitted changes under hptune/" if dirty else revision
+
+
+def _server_version(url: str | None) -> str | None:
+    if url is None or postgres_problem(url) is not None:
+        return None
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            return str(conn.execute(sa.text("SHOW server_version")).scalar())
+    finally:
+        engine.dispose()
+
+
+def load_average() -> float | None:
+    """The 1-minute load average, where the system tells it."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return None
+
+
+def describe_environment(
+    postgres: str | None = None, load_at_start: float | None = None
+) -> list[str]:
+    """Markdown bullet lines naming the machine, the versions and the date of a run.
+
+    ``load_at_start`` (from :func:`load_average`) shows how busy the machine was: the
+    figures mean little when other work shared the CPUs.
+    """
+    source = Path(ht.__file__).resolve().parent
+    if source == REPO / "hptune":
+        where = f"this checkout, revision {_git_revision()}"
+    else:
+        where = f"`{source}` (not this checkout, whose revision is {_git_revision()})"
+    peer = optuna_version()
+    server = _server_version(postgres)
+    lines = [
+        f"- Date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC",
+        f"- Machine: {_cpu_model()}, {os.cpu_count()} logical CPUs, "
+        f"{platform.system()} {platform.release()}",
+        f"- hptune {ht.__version__} from {where}",
+        f"- {'Optuna ' + peer if peer else 'Optuna not installed'}; "
+        f"SQLAlchemy {sa.__version__}; Python {platform.python_version()}; "
+        f"SQLite {sqlite3.sqlite_version}" + (f"; PostgreSQL server {server}" if server else ""),
+    ]
+    now = load_average()
+    if load_at_start is not None and now is not None:
+        lines.append(
+            f"- Load average (1 min): {load_at_start:.2f} at the start, {now:.2f} at the end; "
+            "the benchmark itself counts in it"
+        )
+    return lines
+
+
+def write_section(path: Path, key: str, text: str) -> None:
+    """Put ``text`` in the report at ``path`` as section ``key``, keeping the others."""
+    if key not in SECTIONS:
+        raise ValueError(f"unknown section {key!r}; expected one of {SECTIONS}")
+    sections = dict.fromkeys(SECTIONS, "")
+    if path.exists():
+        found = re.findall(
+            r"<!-- section: (\w+) -->\n(.*?)<!-- end: \1 -->", path.read_text(), flags=re.S
+        )
+        sections.update({name: body for name, body in found if name in sections})
+    sections[key] = text.rstrip("\n") + "\n"
+    parts = [REPORT_TITLE, "", REPORT_INTRO, ""]
+    for name in SECTIONS:
+        body = sections[name] or f"Not run yet: `python benchmarks/{name}.py`.\n"
+        parts += [f"<!-- section: {name} -->", body.rstrip("\n"), f"<!-- end: {name} -->", ""]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(parts))
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    """Lines of a GitHub markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines

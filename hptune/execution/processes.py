@@ -1,0 +1,259 @@
+"""Run ``optimize`` in worker processes that share the study's storage.
+
+Each process is the same worker loop (ask, run, tell) against the same database, so
+this is exactly what several ``hptune`` processes started by hand do. A process that
+dies (SIGKILL, out of memory) is replaced; its trial is reclaimed through its missing
+heartbeat (see :mod:`hptune.execution.leases`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import multiprocessing
+import os
+import pickle
+import queue
+import signal
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from hptune.exceptions import ConfigurationError, HptuneError
+from hptune.execution._progress import ProgressBar
+from hptune.stopping import StopReason, StopRule
+
+if TYPE_CHECKING:
+    from multiprocessing.context import SpawnProcess
+
+    from hptune.study import Callback, Objective, Study
+    from hptune.trial import FrozenTrial
+
+__all__ = ["run_processes"]
+
+_logger = logging.getLogger("hptune")
+
+# Replacements allowed per worker slot before the crash is taken as a bug, not bad luck.
+_MAX_RESTARTS = 3
+# Seconds a stopped worker gets to finish its trial before it is killed.
+_STOP_GRACE = 5.0
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What one worker process needs; pickled to it."""
+
+    study_name: str
+    storage: Any
+    sampler: Any
+    pruner: Any
+    leases: Any
+    objective: Any
+    n_trials: int | None
+    timeout: float | None
+    catch: tuple[type[BaseException], ...]
+    callbacks: Sequence[Any]
+    stop: StopRule | Sequence[StopRule] | None
+
+
+def _worker_main(job: _Job, slot: int, done: Any, results: Any) -> None:
+    """Entry point of a worker process: run the loop, report the outcome."""
+    from hptune.study import load_study
+
+    study = load_study(
+        job.study_name, job.storage, sampler=job.sampler, pruner=job.pruner, leases=job.leases
+    )
+
+    def count(study: Study, trial: FrozenTrial) -> None:
+        with done.get_lock():
+            done[slot] += 1
+
+    try:
+        reason = study.optimize(
+            job.objective,
+            n_trials=job.n_trials,
+            timeout=job.timeout,
+            catch=job.catch,
+            callbacks=[*job.callbacks, count],
+            show_progress=False,
+            stop=job.stop,
+        )
+    except Exception as e:  # outside catch: stops the whole run
+        results.put((slot, "error", _dumps(e), f"{type(e).__name__}: {e}"))
+        raise
+    # Ctrl-C and SIGTERM (SystemExit) end the process without a report: it counts as
+    # died, and the parent decides whether to start another.
+    results.put((slot, "ok", pickle.dumps(reason), reason.message))
+
+
+def _dumps(error: BaseException) -> bytes | None:
+    try:
+        return pickle.dumps(error)
+    except Exception:
+        return None
+
+
+def _loads(payload: bytes | None, text: str) -> Any:
+    try:
+        return pickle.loads(payload) if payload is not None else HptuneError(text)
+    except Exception:
+        return HptuneError(text)
+
+
+def _check_picklable(what: str, value: Any, hint: str) -> None:
+    try:
+        pickle.dumps(value)
+    except Exception as e:
+        raise ConfigurationError(f"executor='processes' needs {what} {hint}; {e}.") from None
+
+
+def _shares(n_trials: int | None, n_jobs: int) -> list[int | None]:
+    if n_trials is None:
+        return [None] * n_jobs
+    return [n_trials // n_jobs + (1 if i < n_trials % n_jobs else 0) for i in range(n_jobs)]
+
+
+def run_processes(
+    study: Study,
+    objective: Objective,
+    *,
+    n_trials: int | None,
+    timeout: float | None,
+    n_jobs: int,
+    catch: tuple[type[BaseException], ...],
+    callbacks: Sequence[Callback],
+    stop: StopRule | Sequence[StopRule] | None,
+    bar: ProgressBar,
+) -> StopReason:
+    """Run the worker loop in ``n_jobs`` processes; return why they stopped.
+
+    ``n_trials`` is split between the processes (exactly that many trials in total,
+    also when a process dies and is replaced). An exception outside ``catch`` in any
+    process stops the others and is raised here.
+    """
+    _check_picklable(
+        "a storage every process can open",
+        study.storage,
+        "(create the study with storage='sqlite:///study.db' or a PostgreSQL URL; an "
+        "in-memory study lives in one process)",
+    )
+    _check_picklable(
+        "an objective defined at the top level of a module",
+        objective,
+        "(lambdas and nested functions cannot be sent to other processes)",
+    )
+    _check_picklable("callbacks and stop rules that can be pickled", (callbacks, stop), "")
+    job = _Job(
+        study.name,
+        study.storage,
+        study.sampler,
+        study.pruner,
+        study.leases,
+        objective,
+        None,
+        timeout,
+        catch,
+        tuple(callbacks),
+        stop,
+    )
+    ctx = multiprocessing.get_context("spawn")
+    shares = _shares(n_trials, n_jobs)
+    done = ctx.Array("i", n_jobs)
+    results: Any = ctx.Queue()
+    restarts = [0] * n_jobs
+    started = time.monotonic()
+
+    def start(slot: int) -> SpawnProcess:
+        left = shares[slot]
+        remaining = None if left is None else left - done[slot]
+        seconds = None if timeout is None else max(0.0, timeout - (time.monotonic() - started))
+        slot_job = dataclasses.replace(job, n_trials=remaining, timeout=seconds)
+        process = ctx.Process(
+            target=_worker_main,
+            args=(slot_job, slot, done, results),
+            name=f"hptune-worker-{slot}",
+            daemon=False,
+        )
+        process.start()
+        return process
+
+    processes = {slot: start(slot) for slot in range(n_jobs) if shares[slot] != 0}
+    outcomes: dict[int, tuple[str, Any]] = {}
+    seen = {t.number for t in study.history() if t.state.is_finished()}
+    try:
+        while processes:
+            try:
+                slot, kind, payload, text = results.get(timeout=0.5)
+                outcomes[slot] = (kind, _loads(payload, text))
+                if kind == "error":
+                    break
+            except queue.Empty:
+                pass
+            _show_progress(study, seen, bar)
+            for slot, process in list(processes.items()):
+                if process.is_alive():
+                    continue
+                process.join()
+                del processes[slot]
+                if slot in outcomes or process.exitcode == 0:
+                    continue
+                restarts[slot] += 1
+                if restarts[slot] > _MAX_RESTARTS:
+                    raise HptuneError(
+                        f"worker process {slot} died {restarts[slot]} times (last exit code "
+                        f"{process.exitcode}); giving up."
+                    )
+                _logger.warning(
+                    "worker process %d died (exit code %s); starting another",
+                    slot,
+                    process.exitcode,
+                )
+                processes[slot] = start(slot)
+    finally:
+        _stop_all(list(processes.values()))
+    _drain(results, outcomes)
+    errors = [value for kind, value in outcomes.values() if kind == "error"]
+    if errors:
+        raise errors[0]
+    reasons = [value for kind, value in outcomes.values() if kind == "ok"]
+    others: list[StopReason] = [r for r in reasons if r.rule != "n_trials"]
+    if others:
+        return others[0]
+    total = sum(done[:])
+    return StopReason(
+        "n_trials", f"{total} trials ran in {n_jobs} processes (n_trials={n_trials})."
+    )
+
+
+def _show_progress(study: Study, seen: set[int], bar: ProgressBar) -> None:
+    if not bar.enabled:
+        return
+    for trial in study.history():
+        if trial.state.is_finished() and trial.number not in seen:
+            seen.add(trial.number)
+            bar.update(trial)
+
+
+def _stop_all(processes: list[SpawnProcess]) -> None:
+    """Stop workers still running: SIGINT (their trials fail, no retry), then SIGKILL."""
+    for process in processes:
+        if process.is_alive() and process.pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(process.pid, signal.SIGINT)
+    deadline = time.monotonic() + _STOP_GRACE
+    for process in processes:
+        process.join(timeout=max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
+            process.kill()
+            process.join()
+
+
+def _drain(results: Any, outcomes: dict[int, tuple[str, Any]]) -> None:
+    while True:
+        try:
+            slot, kind, payload, text = results.get(timeout=0.05)
+        except queue.Empty:
+            return
+        outcomes.setdefault(slot, (kind, _loads(payload, text)))

@@ -1,0 +1,42 @@
+"""Objectives for worker processes: importable by name, so they can be pickled (spawn)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import hptune as ht
+
+
+def quick(trial: ht.Trial) -> float:
+    x = trial.suggest_float("x", -1.0, 1.0)
+    time.sleep(0.02)
+    return x * x
+
+
+def slow(trial: ht.Trial) -> float:
+    x = trial.suggest_float("x", -1.0, 1.0)
+    time.sleep(0.25)
+    return x * x
+
+
+def raises_key_error(trial: ht.Trial) -> float:
+    trial.suggest_float("x", -1.0, 1.0)
+    raise KeyError("missing column")
+
+
+class KillOnce:
+    """Kill the worker process (SIGKILL) in the middle of its first trial, once per run."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __call__(self, trial: ht.Trial) -> float:
+        x = trial.suggest_float("x", -1.0, 1.0)
+        if not self.marker.exists():
+            self.marker.write_text(str(trial.number))
+            os.kill(os.getpid(), signal.SIGKILL)
+        time.sleep(0.25)
+        return x * x

@@ -1,0 +1,125 @@
+"""Heartbeats, lost workers, retries and late tells."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+
+import hptune as ht
+from hptune.execution.leases import Leases, reap_lost_trials
+
+FAST = Leases(heartbeat_interval=0.05, grace_period=0.2, max_retries=1)
+
+
+def lose_a_trial(study: ht.Study, params: dict[str, Any]) -> ht.Trial:
+    """Start a trial the way a worker does (first heartbeat sent), then go silent."""
+    trial = study.ask({name: ht.Float(0, 10) for name in params} if params else None)
+    study.storage.heartbeat(trial.trial_id)
+    return trial
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"heartbeat_interval": 0}, "heartbeat_interval must be > 0"),
+        ({"heartbeat_interval": float("nan")}, "heartbeat_interval must be > 0"),
+        ({"heartbeat_interval": "5"}, "heartbeat_interval must be a number"),
+        ({"grace_period": -1.0}, "grace_period must be > 0"),
+        ({"heartbeat_interval": 5.0, "grace_period": 5.0}, "must exceed heartbeat_interval"),
+        ({"max_retries": -1}, "max_retries must be >= 0"),
+        ({"max_retries": 1.5}, "max_retries must be an int"),
+    ],
+)
+def test_leases_reject_bad_settings(kwargs: dict[str, Any], match: str) -> None:
+    with pytest.raises(ht.ConfigurationError, match=match):
+        Leases(**kwargs)
+
+
+def test_a_silent_trial_is_failed_and_queued_again_with_its_parameters() -> None:
+    study = ht.create_study(leases=FAST, seed=0)
+    lost = lose_a_trial(study, {"x": None})
+    time.sleep(0.3)
+    reaped = reap_lost_trials(study.storage, study.study_id, FAST)
+    assert [t.number for t in reaped] == [lost.number]
+    record = study.trials[lost.number]
+    assert record.state is ht.TrialState.FAIL
+    assert record.fail_reason is not None and record.fail_reason.startswith("lost worker")
+    copy = study.trials[-1]
+    assert copy.state is ht.TrialState.WAITING
+    assert copy.system_attrs["retry_of"] == lost.number
+    # The next ask runs the copy, with the same parameters.
+    again = study.ask()
+    assert again.number == copy.number
+    assert again.suggest_float("x", 0, 10) == lost.params["x"]
+
+
+def test_the_late_tell_of_a_lost_worker_is_rejected_and_changes_nothing() -> None:
+    study = ht.create_study(leases=FAST, seed=0)
+    lost = lose_a_trial(study, {"x": None})
+    time.sleep(0.3)
+    reap_lost_trials(study.storage, study.study_id, FAST)
+    before = study.trials[lost.number]
+    with pytest.raises(ht.TrialFinishedError, match="fail already"):
+        study.tell(lost, 1.0)
+    assert study.trials[lost.number] == before
+
+
+def test_retries_stop_after_max_retries() -> None:
+    study = ht.create_study(leases=FAST, seed=0)
+    lose_a_trial(study, {"x": None})
+    time.sleep(0.3)
+    reap_lost_trials(study.storage, study.study_id, FAST)
+    retry = study.ask()  # the copy, lost again
+    study.storage.heartbeat(retry.trial_id)
+    time.sleep(0.3)
+    reap_lost_trials(study.storage, study.study_id, FAST)
+    states = [t.state for t in study.trials]
+    assert states == [ht.TrialState.FAIL, ht.TrialState.FAIL]  # no third copy
+
+
+def test_ask_tell_trials_without_heartbeats_are_never_taken() -> None:
+    study = ht.create_study(leases=FAST, seed=0)
+    trial = study.ask()
+    time.sleep(0.3)
+    study.ask()  # an ask reaps lost trials
+    assert study.trials[trial.number].state is ht.TrialState.RUNNING
+    study.tell(trial, 1.0)
+
+
+def test_ask_reaps_lost_trials_of_other_workers() -> None:
+    study = ht.create_study(leases=FAST, seed=0)
+    lost = lose_a_trial(study, {})
+    time.sleep(0.3)
+    nxt = study.ask()  # reaps the lost trial, then starts its retry copy first
+    assert study.trials[lost.number].state is ht.TrialState.FAIL
+    assert nxt.number == lost.number + 1
+    assert study.trials[nxt.number].system_attrs["retry_of"] == lost.number
+    assert study.trials[nxt.number].state is ht.TrialState.RUNNING
+
+
+def test_heartbeats_keep_a_long_trial_alive_while_others_ask() -> None:
+    study = ht.create_study(leases=FAST, seed=0)
+    started = threading.Event()
+
+    def objective(trial: ht.Trial) -> float:
+        if trial.number == 0:
+            started.set()
+            time.sleep(0.8)  # four grace periods
+        return trial.suggest_float("x", 0, 1)
+
+    def others() -> None:
+        started.wait()
+        for _ in range(8):
+            time.sleep(0.1)
+            t = study.ask()
+            study.tell(t, 0.0)
+
+    thread = threading.Thread(target=others)
+    thread.start()
+    study.optimize(objective, n_trials=1, show_progress=False)
+    thread.join()
+    assert study.trials[0].state is ht.TrialState.COMPLETE
+    assert all(t.state is not ht.TrialState.WAITING for t in study.trials)
