@@ -28,6 +28,7 @@ from hptune.exceptions import (
     TrialPruned,
     TrialStateError,
 )
+from hptune.execution.leases import Leases
 from hptune.pruners import Pruner
 from hptune.samplers import GridSampler, QMCSampler, RandomSampler, Sampler
 from hptune.space import Categorical, Distribution, Float, Int
@@ -61,6 +62,7 @@ __all__ = [
     "Int",
     "InvalidSpaceError",
     "InvalidValueError",
+    "Leases",
     "MaxTrials",
     "NoImprovement",
     "Pruner",

@@ -8,17 +8,30 @@ never change, so callers may cache them (see :meth:`Storage.get_trials`).
 from __future__ import annotations
 
 import abc
+import copy
 import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from hptune.exceptions import InvalidValueError
 from hptune.space import Distribution
 from hptune.trial import FrozenTrial, StudyDirection, TrialState
 
-__all__ = ["Storage", "StudyRecord", "dumps_strict"]
+__all__ = ["Storage", "StudyRecord", "dumps_strict", "snapshot"]
+
+
+def snapshot(trial: FrozenTrial) -> FrozenTrial:
+    """Return a copy of a running trial's record that later writes do not change."""
+    return replace(
+        trial,
+        params=dict(trial.params),
+        distributions=dict(trial.distributions),
+        intermediate_values=dict(trial.intermediate_values),
+        user_attrs=copy.deepcopy(trial.user_attrs),
+        system_attrs=copy.deepcopy(trial.system_attrs),
+    )
 
 
 def dumps_strict(value: Any, what: str) -> str:

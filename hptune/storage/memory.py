@@ -19,7 +19,7 @@ from hptune.exceptions import (
     TrialStateError,
 )
 from hptune.space import Distribution
-from hptune.storage.base import Storage, StudyRecord, dumps_strict
+from hptune.storage.base import Storage, StudyRecord, dumps_strict, snapshot
 from hptune.trial import FrozenTrial, StudyDirection, TrialState
 
 __all__ = ["InMemoryStorage"]
@@ -29,19 +29,7 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-def _copy(trial: FrozenTrial) -> FrozenTrial:
-    # A running trial's dicts change as it runs; hand out a snapshot.
-    return replace(
-        trial,
-        params=dict(trial.params),
-        distributions=dict(trial.distributions),
-        intermediate_values=dict(trial.intermediate_values),
-        user_attrs=copy.deepcopy(trial.user_attrs),
-        system_attrs=copy.deepcopy(trial.system_attrs),
-    )
-
-
-def _json_copy(value: Any, what: str = "the value") -> Any:
+def _jsonsnapshot(value: Any, what: str = "the value") -> Any:
     # Keep the same strict-JSON guarantee as the SQL storage.
     return json.loads(dumps_strict(value, what))
 
@@ -110,7 +98,7 @@ class InMemoryStorage(Storage):
             for record in self._studies.values():
                 if record.study_id == study_id:
                     attrs = record.system_attrs if system else record.user_attrs
-                    attrs[key] = _json_copy(value, f"study attribute {key!r}")
+                    attrs[key] = _jsonsnapshot(value, f"study attribute {key!r}")
                     return
             raise StudyNotFoundError(f"no study with id {study_id}.")
 
@@ -131,7 +119,7 @@ class InMemoryStorage(Storage):
                 number=len(numbers),
                 trial_id=self._next_trial_id,
                 state=state,
-                system_attrs=_json_copy(dict(system_attrs or {}), "system attributes"),
+                system_attrs=_jsonsnapshot(dict(system_attrs or {}), "system attributes"),
                 datetime_start=_now() if state is TrialState.RUNNING else None,
             )
             self._next_trial_id += 1
@@ -141,7 +129,7 @@ class InMemoryStorage(Storage):
             self._unfinished[study_id].add(trial.number)
             if state is TrialState.WAITING:
                 self._waiting[study_id].append(trial.number)
-            return _copy(trial)
+            return snapshot(trial)
 
     def pop_waiting_trial(self, study_id: int) -> FrozenTrial | None:
         with self._lock:
@@ -151,7 +139,7 @@ class InMemoryStorage(Storage):
             trial = self._trials_by_study[study_id][waiting.popleft()]
             trial = replace(trial, state=TrialState.RUNNING, datetime_start=_now())
             self._store(trial)
-            return _copy(trial)
+            return snapshot(trial)
 
     def claim(self, study_id: int, trial_id: int, key: str) -> bool:
         with self._lock:
@@ -166,7 +154,7 @@ class InMemoryStorage(Storage):
         self, trial_id: int, params: Mapping[str, tuple[Distribution, Any]]
     ) -> None:
         copies = {
-            name: (d, _json_copy(v, f"parameter {name!r}")) for name, (d, v) in params.items()
+            name: (d, _jsonsnapshot(v, f"parameter {name!r}")) for name, (d, v) in params.items()
         }
         with self._lock:
             trial = self._running(trial_id)
@@ -183,7 +171,7 @@ class InMemoryStorage(Storage):
         with self._lock:
             trials = self._trials_by_study.get(study_id, [])
             return [
-                _copy(trials[n])
+                snapshot(trials[n])
                 for n in sorted(self._unfinished.get(study_id, ()))
                 if trials[n].state is TrialState.RUNNING
                 and self._heartbeats.get(trials[n].trial_id, before) < before
@@ -197,7 +185,7 @@ class InMemoryStorage(Storage):
         with self._lock:
             trial = self._running(trial_id)
             attrs = trial.system_attrs if system else trial.user_attrs
-            attrs[key] = _json_copy(value, f"attribute {key!r}")
+            attrs[key] = _jsonsnapshot(value, f"attribute {key!r}")
 
     def finish_trial(
         self,
@@ -220,7 +208,7 @@ class InMemoryStorage(Storage):
                 raise TrialStateError(f"trial {trial.number} is {trial.state.value}, not running.")
             attrs = {
                 **trial.system_attrs,
-                **_json_copy(dict(system_attrs or {}), "system attributes"),
+                **_jsonsnapshot(dict(system_attrs or {}), "system attributes"),
             }
             finished = replace(
                 trial,
@@ -236,7 +224,7 @@ class InMemoryStorage(Storage):
     def get_trial(self, trial_id: int) -> FrozenTrial:
         with self._lock:
             trial = self._get(trial_id)
-            return trial if trial.state.is_finished() else _copy(trial)
+            return trial if trial.state.is_finished() else snapshot(trial)
 
     def get_trials(
         self, study_id: int, *, states: Sequence[TrialState] | None = None
@@ -247,7 +235,7 @@ class InMemoryStorage(Storage):
             # Finished records never change, so they are shared; the others are copied.
             trials = list(self._trials_by_study[study_id])
             for number in self._unfinished[study_id]:
-                trials[number] = _copy(trials[number])
+                trials[number] = snapshot(trials[number])
             if states is not None:
                 trials = [t for t in trials if t.state in states]
             return trials

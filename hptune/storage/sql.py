@@ -15,7 +15,6 @@ number of trials.
 from __future__ import annotations
 
 import contextlib
-import copy
 import datetime as dt
 import json
 import math
@@ -23,7 +22,6 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -48,7 +46,7 @@ from hptune.storage._sql_connect import (
     sqlite_disk_error,
     sqlite_file,
 )
-from hptune.storage.base import Storage, StudyRecord, dumps_strict
+from hptune.storage.base import Storage, StudyRecord, dumps_strict, snapshot
 from hptune.trial import FrozenTrial, StudyDirection, TrialState
 
 __all__ = ["SQLStorage"]
@@ -75,18 +73,6 @@ def _dump_each(attrs: Mapping[str, Any] | None, what: str) -> dict[str, str]:
         return {}
     checked = json.loads(dumps_strict(dict(attrs), what))  # keys become strings
     return {key: json.dumps(value) for key, value in checked.items()}
-
-
-def _copy(trial: FrozenTrial) -> FrozenTrial:
-    # A running trial changes; callers get a snapshot they may mutate.
-    return replace(
-        trial,
-        params=dict(trial.params),
-        distributions=dict(trial.distributions),
-        intermediate_values=dict(trial.intermediate_values),
-        user_attrs=copy.deepcopy(trial.user_attrs),
-        system_attrs=copy.deepcopy(trial.system_attrs),
-    )
 
 
 class _StudyCache:
@@ -130,7 +116,7 @@ class _StudyCache:
         # Finished trials never change, so they are shared; the others are copied.
         trials = list(self.trials)
         for number in self.unfinished:
-            trials[number] = _copy(trials[number])
+            trials[number] = snapshot(trials[number])
         if states is not None:
             wanted = frozenset(states)
             trials = [t for t in trials if t.state in wanted]
