@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import abc
 import hashlib
-import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import numpy as np
-
 from hptune.space import Distribution
 from hptune.trial import FrozenTrial, StudyDirection, TrialState
 
-__all__ = ["Proposal", "ProposalRequest", "Sampler", "infer_space", "trial_rng", "trial_uniform"]
+__all__ = ["Proposal", "ProposalRequest", "Sampler", "infer_space", "trial_uniform"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,20 +98,12 @@ def infer_space(history: Sequence[FrozenTrial]) -> dict[str, Distribution]:
     return dict(sorted((space or {}).items()))
 
 
-def trial_rng(seed: int, number: int, name: str = "") -> np.random.Generator:
-    """Return a generator determined by the sampler seed, the trial number and a name.
-
-    Samplers derive their randomness from this instead of keeping a generator, so that
-    a proposal does not depend on which process made the earlier ones.
-    """
-    return np.random.default_rng([seed, number, zlib.crc32(name.encode())])
-
-
 def trial_uniform(seed: int, number: int, name: str) -> float:
     """Return a uniform float in ``[0, 1)`` determined by seed, trial number and name.
 
-    A keyed hash rather than a generator: about twenty times cheaper than building a
-    :func:`trial_rng` for a single draw, and just as reproducible.
+    Samplers derive their randomness from this instead of keeping a generator, so a
+    proposal does not depend on which process made the earlier ones. A keyed hash is
+    about twenty times cheaper than building a numpy generator for a single draw.
     """
     digest = hashlib.blake2b(f"{seed}:{number}:{name}".encode(), digest_size=8).digest()
     return (int.from_bytes(digest, "little") >> 11) * 2.0**-53
