@@ -77,6 +77,15 @@ class Distribution(abc.ABC):
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-able description; :func:`distribution_from_dict` inverts it."""
 
+    @abc.abstractmethod
+    def cardinality(self) -> int | None:
+        """Return how many values there are, or None for a continuous range.
+
+        Example:
+            >>> Int(0, 10, step=2).cardinality(), Float(0, 1).cardinality()
+            (6, None)
+        """
+
     def to_unit(self, value: Any) -> float:
         """Encode one value to ``[0, 1]``."""
         return float(self.encode([value])[0])
@@ -201,6 +210,29 @@ class Float(Distribution):
             x = self.low + u * (self.high - self.low)
         return [float(v) for v in np.clip(x, self.low, self.high)]
 
+    # Scalar versions of encode/decode without numpy's per-call cost (samplers call
+    # these once per parameter and trial); the same arithmetic as the array versions.
+    def to_unit(self, value: Any) -> float:
+        if self.step is not None:
+            return float(self.encode([value])[0])
+        low, high, v = self.low, self.high, float(value)
+        if self.log:
+            low, high, v = math.log(low), math.log(high), math.log(v)
+        if high == low:
+            return 0.5
+        return min(1.0, max(0.0, (v - low) / (high - low)))
+
+    def from_unit(self, point: float) -> Any:
+        if self.step is not None:
+            return self.decode([point])[0]
+        u = min(1.0, max(0.0, float(point)))
+        if self.log:
+            low, high = math.log(self.low), math.log(self.high)
+            x = math.exp(low + u * (high - low))
+        else:
+            x = self.low + u * (self.high - self.low)
+        return min(self.high, max(self.low, x))
+
     def contains(self, value: Any) -> bool:
         if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
             return False
@@ -216,6 +248,11 @@ class Float(Distribution):
         if self.step is None:
             return None if self.high > self.low else [self.low]
         return [float(x) for x in self._grid_values(np.arange(self._n_steps))]
+
+    def cardinality(self) -> int | None:
+        if self.step is None:
+            return None if self.high > self.low else 1
+        return self._n_steps
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -299,6 +336,9 @@ class Int(Distribution):
 
     def grid(self) -> list[Any] | None:
         return list(range(self.low, self.high + 1, self.step))
+
+    def cardinality(self) -> int | None:
+        return self._n_values
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -391,6 +431,9 @@ class Categorical(Distribution):
 
     def grid(self) -> list[Any] | None:
         return list(self.choices)
+
+    def cardinality(self) -> int | None:
+        return len(self.choices)
 
     def to_dict(self) -> dict[str, Any]:
         return {"type": "categorical", "choices": list(self.choices)}

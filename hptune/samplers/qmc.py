@@ -115,10 +115,21 @@ class QMCSampler(Sampler):
         return distribution.from_unit(trial_uniform(self.seed, request.number, name))
 
     def _point(self, space: Mapping[str, Distribution], number: int) -> tuple[float, ...]:
-        definition = json.dumps(
-            [[name, space[name].to_dict()] for name in sorted(space)], sort_keys=True
-        )
-        return _sequence_point(self.qmc_type, self.scramble, self.seed, definition, number)
+        return sequence_point(space, self.seed, number, self.qmc_type, self.scramble)
+
+
+def sequence_point(
+    space: Mapping[str, Distribution],
+    seed: int,
+    number: int,
+    qmc_type: str = "sobol",
+    scramble: bool = True,
+) -> tuple[float, ...]:
+    """Return point ``number`` of the scrambled sequence over ``space`` (sorted names)."""
+    definition = json.dumps(
+        [[name, space[name].to_dict()] for name in sorted(space)], sort_keys=True
+    )
+    return _sequence_point(qmc_type, scramble, seed, definition, number)
 
 
 @functools.lru_cache(maxsize=1024)
