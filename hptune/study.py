@@ -96,6 +96,11 @@ class Study:
     def __repr__(self) -> str:
         return f"Study(name={self.name!r}, directions={[d.value for d in self.directions]})"
 
+    def _move_storage(self, storage: Storage, record: StudyRecord) -> None:
+        """Go on with the copy of this study in ``storage`` (see ``copy_study``)."""
+        with self._ask_lock:
+            self.storage, self._record = storage, record
+
     @property
     def name(self) -> str:
         """The study's name, unique in its storage."""
@@ -200,7 +205,13 @@ class Study:
             number = len(history) if record is None else record.number
             proposal = self._propose(record, number, joint, history)
             if record is None:
-                record = self.storage.create_trial(self.study_id)
+                # A declarative space is stored with the trial, in one transaction.
+                params = None
+                if parsed is not None and proposal.claim is None:
+                    params = {k: (joint[k], v) for k, v in proposal.params.items()}
+                record = self.storage.create_trial(
+                    self.study_id, params=params, expected_number=number
+                )
                 if record.number != number:  # another worker started a trial meanwhile
                     history = self.history()
                     proposal = self._propose(record, record.number, joint, history)
@@ -432,8 +443,10 @@ class Study:
                 it when standard error is a terminal.
             stop: further stop rules (:mod:`hptune.stopping`); the first to fire wins.
             executor: run the ``n_jobs`` workers as threads, or as processes that share
-                the storage (a SQLite file or PostgreSQL; the objective, callbacks and
-                stop rules must be picklable, callbacks run in the worker processes).
+                the storage (a SQLite file or PostgreSQL; an in-memory study is moved
+                to a temporary SQLite file first, with a warning; the objective,
+                callbacks and stop rules must be picklable, callbacks run in the worker
+                processes).
 
         Without ``n_trials``, ``timeout`` or ``stop`` it runs until interrupted or until
         a finite space is exhausted. Ctrl-C marks the running trials FAIL (interrupted)

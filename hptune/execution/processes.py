@@ -8,6 +8,7 @@ heartbeat (see :mod:`hptune.execution.leases`).
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import dataclasses
 import logging
@@ -15,7 +16,9 @@ import multiprocessing
 import os
 import pickle
 import queue
+import shutil
 import signal
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,6 +27,9 @@ from typing import TYPE_CHECKING, Any
 from hptune.exceptions import ConfigurationError, HptuneError
 from hptune.execution._progress import ProgressBar
 from hptune.stopping import StopReason, StopRule
+from hptune.storage._copy import copy_study
+from hptune.storage.memory import InMemoryStorage
+from hptune.storage.sql import SQLStorage
 
 if TYPE_CHECKING:
     from multiprocessing.context import SpawnProcess
@@ -109,6 +115,27 @@ def _check_picklable(what: str, value: Any, hint: str) -> None:
         raise ConfigurationError(f"executor='processes' needs {what} {hint}; {e}.") from None
 
 
+def _move_to_temporary_file(study: Study) -> None:
+    """Move an in-memory study to a temporary SQLite file that worker processes can open.
+
+    The study keeps working on the file afterwards (its trials are copied there); the
+    file is deleted when this process exits.
+    """
+    directory = tempfile.mkdtemp(prefix="hptune-")
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    path = os.path.join(directory, "study.db")
+    target = SQLStorage(f"sqlite:///{path}")
+    record = copy_study(study.storage, study.name, target)
+    study._move_storage(target, record)
+    _logger.warning(
+        "study %r: executor='processes' needs a storage that processes share, so the "
+        "in-memory study was moved to the temporary SQLite file %s (deleted when this "
+        "process exits). Give create_study a storage URL to keep the trials.",
+        study.name,
+        path,
+    )
+
+
 def _shares(n_trials: int | None, n_jobs: int) -> list[int | None]:
     if n_trials is None:
         return [None] * n_jobs
@@ -133,11 +160,12 @@ def run_processes(
     also when a process dies and is replaced). An exception outside ``catch`` in any
     process stops the others and is raised here.
     """
+    if isinstance(study.storage, InMemoryStorage):
+        _move_to_temporary_file(study)
     _check_picklable(
         "a storage every process can open",
         study.storage,
-        "(create the study with storage='sqlite:///study.db' or a PostgreSQL URL; an "
-        "in-memory study lives in one process)",
+        "(create the study with storage='sqlite:///study.db' or a PostgreSQL URL)",
     )
     _check_picklable(
         "an objective defined at the top level of a module",

@@ -116,8 +116,16 @@ class Storage(abc.ABC):
         *,
         state: TrialState = TrialState.RUNNING,
         system_attrs: Mapping[str, Any] | None = None,
+        params: Mapping[str, tuple[Distribution, Any]] | None = None,
+        expected_number: int | None = None,
     ) -> FrozenTrial:
-        """Create a RUNNING (or WAITING, for enqueued) trial with the next number."""
+        """Create a RUNNING (or WAITING, for enqueued) trial with the next number.
+
+        ``params`` (``name -> (distribution, value)``) are recorded in the same
+        transaction, so a trial and its proposal cost one write; with ``expected_number``
+        only if the trial gets that number (proposals depend on the number: a trial that
+        got another one is returned without parameters, for the caller to propose again).
+        """
 
     @abc.abstractmethod
     def pop_waiting_trial(self, study_id: int) -> FrozenTrial | None:

@@ -108,9 +108,12 @@ class InMemoryStorage(Storage):
         *,
         state: TrialState = TrialState.RUNNING,
         system_attrs: Mapping[str, Any] | None = None,
+        params: Mapping[str, tuple[Distribution, Any]] | None = None,
+        expected_number: int | None = None,
     ) -> FrozenTrial:
         if state not in (TrialState.RUNNING, TrialState.WAITING):
             raise TrialStateError(f"a new trial is RUNNING or WAITING, got {state}.")
+        copies = _param_copies(params or {})
         with self._lock:
             if study_id not in self._trials_by_study:
                 raise StudyNotFoundError(f"no study with id {study_id}.")
@@ -125,6 +128,10 @@ class InMemoryStorage(Storage):
             self._next_trial_id += 1
             self._trials[trial.trial_id] = trial
             self._study_of[trial.trial_id] = study_id
+            if expected_number is None or expected_number == trial.number:
+                for name, (distribution, value) in copies.items():
+                    trial.params[name] = value
+                    trial.distributions[name] = distribution
             numbers.append(trial)
             self._unfinished[study_id].add(trial.number)
             if state is TrialState.WAITING:
@@ -153,9 +160,7 @@ class InMemoryStorage(Storage):
     def set_trial_params(
         self, trial_id: int, params: Mapping[str, tuple[Distribution, Any]]
     ) -> None:
-        copies = {
-            name: (d, _jsonsnapshot(v, f"parameter {name!r}")) for name, (d, v) in params.items()
-        }
+        copies = _param_copies(params)
         with self._lock:
             trial = self._running(trial_id)
             for name, (distribution, value) in copies.items():
@@ -267,3 +272,9 @@ class InMemoryStorage(Storage):
                 f"trial {trial.number} is {trial.state.value}; only a running trial can be changed."
             )
         return trial
+
+
+def _param_copies(
+    params: Mapping[str, tuple[Distribution, Any]],
+) -> dict[str, tuple[Distribution, Any]]:
+    return {name: (d, _jsonsnapshot(v, f"parameter {name!r}")) for name, (d, v) in params.items()}

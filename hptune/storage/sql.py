@@ -254,13 +254,16 @@ class SQLStorage(Storage):
         *,
         state: TrialState = TrialState.RUNNING,
         system_attrs: Mapping[str, Any] | None = None,
+        params: Mapping[str, tuple[Distribution, Any]] | None = None,
+        expected_number: int | None = None,
     ) -> FrozenTrial:
         if state not in (TrialState.RUNNING, TrialState.WAITING):
             raise TrialStateError(f"a new trial is RUNNING or WAITING, got {state}.")
         attrs = _dump_each(system_attrs, "system attributes")
+        param_rows = _param_rows(0, params or {})
         start = _now() if state is TrialState.RUNNING else None
 
-        def work(conn: Connection) -> tuple[int, int]:
+        def work(conn: Connection) -> tuple[int, int, bool]:
             # Bumping the counter locks the study row: numbering is serialized per study
             # (SQLite serializes all writers with BEGIN IMMEDIATE anyway).
             seq = s.bump_study(conn, study_id)
@@ -273,11 +276,20 @@ class SQLStorage(Storage):
             )
             trial_id = _inserted_id(conn.execute(s.INSERT_TRIAL, values))
             self._write_attrs(conn, trial_id, attrs, system=True)
-            return trial_id, number
+            with_params = bool(param_rows) and expected_number in (None, number)
+            if with_params:
+                rows = [{**row, "trial_id": trial_id} for row in param_rows]
+                conn.execute(self._upsert(s.trial_params), rows)
+            return trial_id, number, with_params
 
-        trial_id, number = self._run(work, write=True)
+        trial_id, number, with_params = self._run(work, write=True)
         copied = {k: json.loads(v) for k, v in attrs.items()}
-        return FrozenTrial(number, trial_id, state, system_attrs=copied, datetime_start=start)
+        trial = FrozenTrial(number, trial_id, state, system_attrs=copied, datetime_start=start)
+        if with_params:
+            for row, (name, (dist, _)) in zip(param_rows, (params or {}).items(), strict=True):
+                trial.params[name] = json.loads(row["value_json"])
+                trial.distributions[name] = dist
+        return trial
 
     def pop_waiting_trial(self, study_id: int) -> FrozenTrial | None:
         bound = {"b_study_id": study_id}
@@ -313,16 +325,7 @@ class SQLStorage(Storage):
     def set_trial_params(
         self, trial_id: int, params: Mapping[str, tuple[Distribution, Any]]
     ) -> None:
-        rows = [
-            dict(
-                trial_id=trial_id,
-                name=name,
-                value_json=dumps_strict(value, f"parameter {name!r}"),
-                distribution_json=_dumps(distribution.to_dict()),
-            )
-            for name, (distribution, value) in params.items()
-        ]
-        self._write_running(trial_id, self._upsert(s.trial_params), rows)
+        self._write_running(trial_id, self._upsert(s.trial_params), _param_rows(trial_id, params))
 
     def heartbeat(self, trial_id: int) -> None:
         # Not a change readers need: the change counter stays, so no study lock either.
@@ -560,3 +563,17 @@ def _inserted_id(result: sa.CursorResult[Any]) -> int:
     key = result.inserted_primary_key
     assert key is not None  # tables with an integer primary key always have one
     return int(key[0])
+
+
+def _param_rows(
+    trial_id: int, params: Mapping[str, tuple[Distribution, Any]]
+) -> list[dict[str, Any]]:
+    return [
+        dict(
+            trial_id=trial_id,
+            name=name,
+            value_json=dumps_strict(value, f"parameter {name!r}"),
+            distribution_json=_dumps(distribution.to_dict()),
+        )
+        for name, (distribution, value) in params.items()
+    ]

@@ -146,6 +146,23 @@ def test_numbers_are_per_study_and_start_at_zero(storage: Storage) -> None:
         storage.create_trial(a.study_id + b.study_id + 1000)
 
 
+def test_create_trial_records_params_in_the_same_call(storage: Storage) -> None:
+    study_id = storage.create_study("s", [MIN]).study_id
+    params = {"lr": (Float(1e-4, 1.0, log=True), 0.01), "opt": (Categorical(["a", "b"]), "b")}
+    first = storage.create_trial(study_id, params=params, expected_number=0)
+    assert first.params == {"lr": 0.01, "opt": "b"}
+    assert storage.get_trial(first.trial_id).distributions == {k: d for k, (d, _) in params.items()}
+    # The proposal was made for number 0 but the trial got number 1: nothing recorded.
+    second = storage.create_trial(study_id, params=params, expected_number=0)
+    assert second.number == 1 and second.params == {}
+    assert storage.get_trial(second.trial_id).params == {}
+    third = storage.create_trial(study_id, params={"n": (Int(1, 3), 2)})
+    assert storage.get_trial(third.trial_id).params == {"n": 2}
+    with pytest.raises(InvalidValueError, match="'x'"):
+        storage.create_trial(study_id, params={"x": (Float(0, 1), math.nan)})
+    assert len(storage.get_trials(study_id)) == 3  # the rejected call created nothing
+
+
 def test_numbers_gap_free_under_threads(storage: Storage) -> None:
     study_id = storage.create_study("s", [MIN]).study_id
 

@@ -83,19 +83,35 @@ def test_a_killed_worker_is_replaced_and_its_trial_reclaimed(
     assert len(retry) == 1 and retry[0].params == lost.params
 
 
-@pytest.mark.parametrize(
-    ("objective", "storage", "match"),
-    [
-        (lambda t: 0.0, "url", "objective defined at the top level"),
-        (quick, None, "storage every process can open"),
-    ],
-)
-def test_processes_need_picklable_pieces(
-    objective: object, storage: str | None, match: str, url: str
+def test_processes_need_a_top_level_objective(url: str) -> None:
+    study = ht.create_study(storage=url)
+    with pytest.raises(ht.ConfigurationError, match="objective defined at the top level"):
+        study.optimize(lambda t: 0.0, n_trials=2, n_jobs=2, executor="processes")
+
+
+def test_an_in_memory_study_moves_to_a_temporary_sqlite_file(
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    study = ht.create_study(storage=url if storage else None)
-    with pytest.raises(ht.ConfigurationError, match=match):
-        study.optimize(objective, n_trials=2, n_jobs=2, executor="processes")  # type: ignore[arg-type]
+    study = ht.create_study("mem", direction="minimize", seed=0)
+    study.set_user_attr("owner", "me")
+    study.enqueue_trial({"x": 0.5})
+    first = study.ask()
+    study.tell(first, quick(first))
+    study.enqueue_trial({"x": 0.25})  # still waiting when the workers start
+    with caplog.at_level("WARNING", logger="hptune"):
+        study.optimize(quick, n_trials=6, n_jobs=2, executor="processes", show_progress=False)
+    assert "temporary SQLite file" in caplog.text
+    assert isinstance(study.storage, SQLStorage)
+    trials = study.trials
+    assert [t.number for t in trials] == list(range(7))
+    assert trials[0].params == {"x": 0.5} and trials[0].value == pytest.approx(0.25)
+    assert trials[1].params == {"x": 0.25}  # the enqueued trial was run by a worker
+    assert all(t.state is ht.TrialState.COMPLETE for t in trials)
+    assert study.user_attrs == {"owner": "me"}
+    # The study goes on in this process too.
+    trial = study.ask()
+    study.tell(trial, 1.0)
+    assert len(study.trials) == 8
 
 
 def test_unknown_executor_is_named() -> None:
