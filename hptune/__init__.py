@@ -29,7 +29,14 @@ from hptune.exceptions import (
     TrialStateError,
 )
 from hptune.execution.leases import Leases
-from hptune.pruners import Pruner
+from hptune.pruners import (
+    HyperbandPruner,
+    MedianPruner,
+    PatientPruner,
+    PercentilePruner,
+    Pruner,
+    SuccessiveHalvingPruner,
+)
 from hptune.samplers import GridSampler, QMCSampler, RandomSampler, Sampler
 from hptune.space import Categorical, Distribution, Float, Int
 from hptune.stopping import (
@@ -58,13 +65,17 @@ __all__ = [
     "GridSampler",
     "HptuneError",
     "HptuneWarning",
+    "HyperbandPruner",
     "InMemoryStorage",
     "Int",
     "InvalidSpaceError",
     "InvalidValueError",
     "Leases",
     "MaxTrials",
+    "MedianPruner",
     "NoImprovement",
+    "PatientPruner",
+    "PercentilePruner",
     "Pruner",
     "QMCSampler",
     "RandomSampler",
@@ -79,6 +90,7 @@ __all__ = [
     "Study",
     "StudyDirection",
     "StudyNotFoundError",
+    "SuccessiveHalvingPruner",
     "TargetValue",
     "Timeout",
     "Trial",

@@ -298,6 +298,9 @@ class Study:
             return False
         record = self.storage.get_trial(trial.trial_id)
         history = [t for t in self.history() if t.trial_id != trial.trial_id]
+        for key, value in self.pruner.trial_attrs(record, history).items():
+            if key not in record.system_attrs:
+                self.storage.set_trial_attr(trial.trial_id, key, value, system=True)
         return self.pruner.should_prune(record, history, self.directions)
 
     def tell(

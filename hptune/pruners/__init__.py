@@ -7,15 +7,42 @@ from collections.abc import Callable
 from hptune._registry import resolve
 from hptune.exceptions import ConfigurationError
 from hptune.pruners.base import Pruner
+from hptune.pruners.halving import HyperbandPruner, SuccessiveHalvingPruner
+from hptune.pruners.patient import PatientPruner
+from hptune.pruners.percentile import MedianPruner, PercentilePruner
 
-__all__ = ["Pruner", "get_pruner"]
+__all__ = [
+    "PRUNER_NAMES",
+    "HyperbandPruner",
+    "MedianPruner",
+    "PatientPruner",
+    "PercentilePruner",
+    "Pruner",
+    "SuccessiveHalvingPruner",
+    "get_pruner",
+]
+
+_FACTORIES: dict[str, Callable[[], Pruner | None]] = {
+    "none": lambda: None,
+    "median": MedianPruner,
+    "asha": SuccessiveHalvingPruner,
+    "successive_halving": SuccessiveHalvingPruner,
+    "hyperband": HyperbandPruner,
+}
+
+#: Every name :func:`get_pruner` accepts.
+PRUNER_NAMES: tuple[str, ...] = tuple(_FACTORIES)
 
 
 def get_pruner(pruner: Pruner | str | None) -> Pruner | None:
-    """Return ``pruner`` as an object, or None for no pruning ("none" or None)."""
+    """Return ``pruner`` as an object, or None for no pruning ("none" or None).
+
+    Example:
+        >>> get_pruner("asha")
+        SuccessiveHalvingPruner(min_resource=1, reduction_factor=3, min_early_stopping_rate=0)
+    """
     if pruner is None or isinstance(pruner, Pruner):
         return pruner
     if not isinstance(pruner, str):
         raise ConfigurationError(f"pruner must be a name or a Pruner object, got {pruner!r}.")
-    factories: dict[str, Callable[[], Pruner | None]] = {"none": lambda: None}
-    return resolve("pruner", pruner, factories)
+    return resolve("pruner", pruner, _FACTORIES)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
+from typing import Any
 
 from hptune.trial import FrozenTrial, StudyDirection
 
@@ -25,3 +26,11 @@ class Pruner(abc.ABC):
         directions: tuple[StudyDirection, ...],
     ) -> bool:
         """Return True if ``trial`` (RUNNING, with its reported values) should stop now."""
+
+    def trial_attrs(self, trial: FrozenTrial, history: Sequence[FrozenTrial]) -> dict[str, Any]:
+        """Return what the study records on the trial at a check (e.g. its bracket).
+
+        The study writes these system attributes once, at the first check that returns
+        them. The default records nothing.
+        """
+        return {}

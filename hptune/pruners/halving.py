@@ -1,0 +1,264 @@
+"""Asynchronous successive halving (ASHA) and Hyperband, decided from the stored history.
+
+Rungs sit at resources ``r * eta**(k + s)`` (``r`` the minimum resource, ``eta`` the
+reduction factor, ``s`` the minimum early-stopping rate, ``k = 0, 1, ...``), in the
+units of the reported steps (epochs, batches, seconds, data fraction). A trial reaches
+rung ``k`` with its first report at a step ``>= r * eta**(k + s)``; its value there is
+that report's value. When a trial reaches a rung it goes on only if it ranks in the top
+``1/eta`` of every trial that has reached that rung so far (at least the best one goes
+on): the promotion rule of ASHA (Li et al., "A system for massively parallel
+hyperparameter tuning", MLSys 2020). Nothing waits for a rung to fill, so workers never
+idle, and since the rungs are recomputed from the storage at every check the decision
+is the same in one process or in many.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from hptune.exceptions import ConfigurationError
+from hptune.pruners._steps import first_at_or_after, single_direction
+from hptune.pruners.base import Pruner
+from hptune.samplers.base import trial_uniform
+from hptune.trial import FrozenTrial, StudyDirection, TrialState
+
+__all__ = ["HyperbandPruner", "SuccessiveHalvingPruner"]
+
+
+def _check_positive(owner: str, name: str, value: Any) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not (math.isfinite(value) and value > 0)
+    ):
+        raise ConfigurationError(f"{owner}: {name} must be a number > 0, got {name}={value!r}.")
+    return value
+
+
+def _check_eta(owner: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 2:
+        raise ConfigurationError(
+            f"{owner}: reduction_factor must be an int >= 2, got reduction_factor={value!r}."
+        )
+    return value
+
+
+def rung_resource(min_resource: float, eta: int, rate: int, k: int) -> float:
+    """The resource of rung ``k``: ``min_resource * eta ** (k + rate)``."""
+    return float(min_resource * eta ** (k + rate))
+
+
+def reached_rung(
+    trial: FrozenTrial, min_resource: float, eta: int, rate: int
+) -> tuple[int, float] | None:
+    """Return ``(k, value)`` if the trial's last report took it to rung ``k``, else None.
+
+    A report that jumps over several rungs counts for the highest of them.
+    """
+    steps = sorted(trial.intermediate_values)
+    if not steps or steps[-1] < rung_resource(min_resource, eta, rate, 0):
+        return None
+    last = steps[-1]
+    k = 0
+    while rung_resource(min_resource, eta, rate, k + 1) <= last:
+        k += 1
+    previous = steps[-2] if len(steps) > 1 else -math.inf
+    if previous >= rung_resource(min_resource, eta, rate, k):
+        return None  # judged at this rung already, at an earlier report
+    return k, trial.intermediate_values[last]
+
+
+def promoted(
+    value: float,
+    rung: float,
+    competitors: Sequence[FrozenTrial],
+    eta: int,
+    direction: StudyDirection,
+) -> bool:
+    """Whether ``value`` ranks in the top ``1/eta`` of the competitors' values at ``rung``."""
+    others = [first_at_or_after(t.intermediate_values, rung) for t in competitors]
+    at_rung = [v for v in others if v is not None]
+    keep = max(1, (len(at_rung) + 1) // eta)
+    if direction is StudyDirection.MINIMIZE:
+        better = sum(1 for v in at_rung if v < value)
+    else:
+        better = sum(1 for v in at_rung if v > value)
+    return better < keep
+
+
+_COMPETING = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.FAIL)
+
+
+class SuccessiveHalvingPruner(Pruner):
+    """Asynchronous successive halving (ASHA): keep the top ``1/eta`` at each rung.
+
+    Args:
+        min_resource: the step of the first rung (e.g. 1 epoch).
+        reduction_factor: ``eta``; rungs are ``eta`` times apart and ``1/eta`` of the
+            trials reaching a rung go on.
+        min_early_stopping_rate: ``s``; the first rung is at ``min_resource * eta**s``.
+
+    Raises:
+        ConfigurationError: a value out of range, naming it.
+
+    Example:
+        >>> import hptune as ht
+        >>> study = ht.create_study(pruner=ht.SuccessiveHalvingPruner(reduction_factor=3))
+    """
+
+    def __init__(
+        self,
+        *,
+        min_resource: float = 1,
+        reduction_factor: int = 3,
+        min_early_stopping_rate: int = 0,
+    ) -> None:
+        owner = type(self).__name__
+        self.min_resource = _check_positive(owner, "min_resource", min_resource)
+        self.reduction_factor = _check_eta(owner, reduction_factor)
+        rate = min_early_stopping_rate
+        if isinstance(rate, bool) or not isinstance(rate, int) or rate < 0:
+            raise ConfigurationError(
+                f"{owner}: min_early_stopping_rate must be an int >= 0, "
+                f"got min_early_stopping_rate={rate!r}."
+            )
+        self.min_early_stopping_rate = rate
+
+    def __repr__(self) -> str:
+        return (
+            f"SuccessiveHalvingPruner(min_resource={self.min_resource}, "
+            f"reduction_factor={self.reduction_factor}, "
+            f"min_early_stopping_rate={self.min_early_stopping_rate})"
+        )
+
+    def rungs(self, up_to: float) -> list[float]:
+        """The rung resources up to ``up_to`` (for reports and tests)."""
+        out: list[float] = []
+        k = 0
+        eta, rate = self.reduction_factor, self.min_early_stopping_rate
+        while rung_resource(self.min_resource, eta, rate, k) <= up_to:
+            out.append(rung_resource(self.min_resource, eta, rate, k))
+            k += 1
+        return out
+
+    def should_prune(
+        self,
+        trial: FrozenTrial,
+        history: Sequence[FrozenTrial],
+        directions: tuple[StudyDirection, ...],
+    ) -> bool:
+        direction = single_direction(type(self).__name__, directions)
+        eta, rate = self.reduction_factor, self.min_early_stopping_rate
+        reached = reached_rung(trial, self.min_resource, eta, rate)
+        if reached is None:
+            return False
+        k, value = reached
+        competitors = [t for t in history if t.state in _COMPETING]
+        rung = rung_resource(self.min_resource, eta, rate, k)
+        return not promoted(value, rung, competitors, eta, direction)
+
+
+class HyperbandPruner(Pruner):
+    """Hyperband as several ASHA brackets that differ in how early they stop trials.
+
+    Bracket ``b`` (``0 .. s_max`` with ``s_max = floor(log_eta(max/min resource))``) is
+    successive halving with minimum early-stopping rate ``b``: bracket 0 judges trials
+    from ``min_resource`` on, the last bracket lets them train (almost) fully. Each trial
+    belongs to one bracket, drawn from a hash of its number with the weights of
+    Hyperband (Li et al., JMLR 2018: bracket ``b`` gets about
+    ``(s_max + 1) / (s_max - b + 1) * eta**(s_max - b)`` configurations), so every
+    worker computes the same bracket; a trial competes only with its bracket. The
+    bracket is recorded on the trial (system attribute ``"hyperband_bracket"``).
+
+    Args:
+        min_resource: the first rung of the most aggressive bracket.
+        max_resource: the full training (e.g. the number of epochs); ``"auto"`` takes the
+            last step of the first complete trial (nothing is pruned before one).
+        reduction_factor: ``eta``.
+
+    Example:
+        >>> import hptune as ht
+        >>> study = ht.create_study(pruner=ht.HyperbandPruner(max_resource=27))
+    """
+
+    def __init__(
+        self,
+        *,
+        min_resource: float = 1,
+        max_resource: float | Literal["auto"] = "auto",
+        reduction_factor: int = 3,
+    ) -> None:
+        owner = type(self).__name__
+        self.min_resource = _check_positive(owner, "min_resource", min_resource)
+        if max_resource != "auto":
+            _check_positive(owner, "max_resource", max_resource)
+            if max_resource < min_resource:
+                raise ConfigurationError(
+                    f"{owner}: max_resource must be >= min_resource = {min_resource!r}, "
+                    f"got max_resource={max_resource!r}."
+                )
+        self.max_resource = max_resource
+        self.reduction_factor = _check_eta(owner, reduction_factor)
+
+    def __repr__(self) -> str:
+        return (
+            f"HyperbandPruner(min_resource={self.min_resource}, "
+            f"max_resource={self.max_resource!r}, reduction_factor={self.reduction_factor})"
+        )
+
+    def n_brackets(self, max_resource: float) -> int:
+        """``s_max + 1`` for a given maximum resource."""
+        ratio = max_resource / self.min_resource
+        return math.floor(math.log(ratio, self.reduction_factor) + 1e-9) + 1
+
+    def bracket(self, number: int, max_resource: float) -> int:
+        """The bracket of trial ``number`` (deterministic)."""
+        n = self.n_brackets(max_resource)
+        s_max, eta = n - 1, self.reduction_factor
+        weights = [(s_max + 1) / (s_max - b + 1) * eta ** (s_max - b) for b in range(n)]
+        u = trial_uniform(0, number, "hyperband") * sum(weights)
+        for b, w in enumerate(weights):
+            u -= w
+            if u < 0:
+                return b
+        return n - 1
+
+    def _max_resource(self, history: Sequence[FrozenTrial]) -> float | None:
+        if self.max_resource != "auto":
+            return float(self.max_resource)
+        for t in history:
+            if t.state is TrialState.COMPLETE and t.last_step is not None:
+                return max(float(t.last_step), float(self.min_resource))
+        return None
+
+    def trial_attrs(self, trial: FrozenTrial, history: Sequence[FrozenTrial]) -> dict[str, Any]:
+        max_resource = self._max_resource(history)
+        if max_resource is None:
+            return {}
+        return {"hyperband_bracket": self.bracket(trial.number, max_resource)}
+
+    def should_prune(
+        self,
+        trial: FrozenTrial,
+        history: Sequence[FrozenTrial],
+        directions: tuple[StudyDirection, ...],
+    ) -> bool:
+        direction = single_direction(type(self).__name__, directions)
+        max_resource = self._max_resource(history)
+        if max_resource is None:
+            return False
+        eta = self.reduction_factor
+        rate = self.bracket(trial.number, max_resource)
+        reached = reached_rung(trial, self.min_resource, eta, rate)
+        if reached is None:
+            return False
+        k, value = reached
+        competitors = [
+            t
+            for t in history
+            if t.state in _COMPETING and self.bracket(t.number, max_resource) == rate
+        ]
+        rung = rung_resource(self.min_resource, eta, rate, k)
+        return not promoted(value, rung, competitors, eta, direction)

@@ -1,0 +1,145 @@
+"""Median and percentile rules: stop a trial that is worse than most others at its step."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from hptune.exceptions import ConfigurationError
+from hptune.pruners._steps import best_so_far, last_at_or_before, single_direction
+from hptune.pruners.base import Pruner
+from hptune.trial import FrozenTrial, StudyDirection, TrialState
+
+__all__ = ["MedianPruner", "PercentilePruner"]
+
+
+def _check_int(owner: str, name: str, value: object, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ConfigurationError(f"{owner}: {name} must be an int >= {low}, got {name}={value!r}.")
+    return value
+
+
+class PercentilePruner(Pruner):
+    """Stop a trial whose best value so far is worse than a percentile of the others'.
+
+    At each check the trial's best reported value is compared with the values the
+    complete trials had reached by the same step (each one's value at the last step it
+    reported at or before). The trial is stopped when it is worse than the
+    ``percentile``-th best of them: with 25 only the best quarter goes on (for a minimised
+    objective, the 25th percentile of the values), with 50 the better half (the median
+    rule of Google Vizier, Golovin et al. 2017).
+
+    Args:
+        percentile: in ``(0, 100]``; the share of trials kept, in percent.
+        n_startup_trials: complete trials needed before anything is pruned.
+        n_warmup_steps: no trial is pruned before this step.
+        interval_steps: check every this many steps after the warm-up (1: every report).
+        n_min_trials: complete trials that must have reached the step for a comparison.
+
+    Raises:
+        ConfigurationError: a value out of range, naming it.
+
+    Example:
+        >>> import hptune as ht
+        >>> pruner = ht.PercentilePruner(25.0, n_startup_trials=3)
+        >>> study = ht.create_study(pruner=pruner, sampler="random", seed=0)
+    """
+
+    def __init__(
+        self,
+        percentile: float,
+        *,
+        n_startup_trials: int = 5,
+        n_warmup_steps: int | float = 0,
+        interval_steps: int = 1,
+        n_min_trials: int = 1,
+    ) -> None:
+        owner = type(self).__name__
+        if (
+            isinstance(percentile, bool)
+            or not isinstance(percentile, (int, float))
+            or not 0 < percentile <= 100
+        ):
+            raise ConfigurationError(
+                f"{owner}: percentile must be a number in (0, 100], got percentile={percentile!r}."
+            )
+        if (
+            isinstance(n_warmup_steps, bool)
+            or not isinstance(n_warmup_steps, (int, float))
+            or not (math.isfinite(n_warmup_steps) and n_warmup_steps >= 0)
+        ):
+            raise ConfigurationError(
+                f"{owner}: n_warmup_steps must be a number >= 0, "
+                f"got n_warmup_steps={n_warmup_steps!r}."
+            )
+        self.percentile = float(percentile)
+        self.n_startup_trials = _check_int(owner, "n_startup_trials", n_startup_trials, 0)
+        self.n_warmup_steps = n_warmup_steps
+        self.interval_steps = _check_int(owner, "interval_steps", interval_steps, 1)
+        self.n_min_trials = _check_int(owner, "n_min_trials", n_min_trials, 1)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(percentile={self.percentile}, "
+            f"n_startup_trials={self.n_startup_trials}, n_warmup_steps={self.n_warmup_steps}, "
+            f"interval_steps={self.interval_steps}, n_min_trials={self.n_min_trials})"
+        )
+
+    def should_prune(
+        self,
+        trial: FrozenTrial,
+        history: Sequence[FrozenTrial],
+        directions: tuple[StudyDirection, ...],
+    ) -> bool:
+        direction = single_direction(type(self).__name__, directions)
+        step = trial.last_step
+        if step is None or step < self.n_warmup_steps:
+            return False
+        if not _on_interval(step - self.n_warmup_steps, self.interval_steps):
+            return False
+        complete = [t for t in history if t.state is TrialState.COMPLETE]
+        if len(complete) < self.n_startup_trials:
+            return False
+        reached = [last_at_or_before(t.intermediate_values, step) for t in complete]
+        others = [v for v in reached if v is not None]
+        if len(others) < max(1, self.n_min_trials):
+            return False
+        best = best_so_far(trial, direction)
+        if direction is StudyDirection.MINIMIZE:
+            return best > float(np.percentile(others, self.percentile))
+        return best < float(np.percentile(others, 100.0 - self.percentile))
+
+
+def _on_interval(offset: float, interval: int) -> bool:
+    if interval == 1:
+        return True
+    return float(offset).is_integer() and int(offset) % interval == 0
+
+
+class MedianPruner(PercentilePruner):
+    """Stop a trial whose best value so far is worse than the median of the others'.
+
+    :class:`PercentilePruner` with ``percentile=50``.
+
+    Example:
+        >>> import hptune as ht
+        >>> study = ht.create_study(pruner=ht.MedianPruner(n_warmup_steps=2))
+    """
+
+    def __init__(
+        self,
+        *,
+        n_startup_trials: int = 5,
+        n_warmup_steps: int | float = 0,
+        interval_steps: int = 1,
+        n_min_trials: int = 1,
+    ) -> None:
+        super().__init__(
+            50.0,
+            n_startup_trials=n_startup_trials,
+            n_warmup_steps=n_warmup_steps,
+            interval_steps=interval_steps,
+            n_min_trials=n_min_trials,
+        )
