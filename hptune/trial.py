@@ -322,6 +322,12 @@ class Trial:
         Steps are non-negative numbers: epochs, batches, seconds or data fractions.
         A step reported twice keeps its first value (with a warning).
         """
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InvalidValueError(
+                f"trial {self.number}: the reported value must be finite, got {value!r} at "
+                f"step={step!r}; if training diverged, stop it with `raise ht.TrialPruned()` "
+                "(or let the objective raise, which fails the trial)."
+            )
         value = check_number(f"trial {self.number}: the reported value", value)
         if isinstance(step, bool) or not isinstance(step, (int, float)):
             raise InvalidValueError(

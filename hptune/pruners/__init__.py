@@ -7,9 +7,10 @@ from collections.abc import Callable
 from hptune._registry import resolve
 from hptune.exceptions import ConfigurationError
 from hptune.pruners.base import Pruner
-from hptune.pruners.halving import HyperbandPruner, SuccessiveHalvingPruner
+from hptune.pruners.hyperband import HyperbandPruner
+from hptune.pruners.median import MedianPruner, PercentilePruner
 from hptune.pruners.patient import PatientPruner
-from hptune.pruners.percentile import MedianPruner, PercentilePruner
+from hptune.pruners.successive_halving import SuccessiveHalvingPruner
 
 __all__ = [
     "PRUNER_NAMES",
@@ -26,7 +27,8 @@ _FACTORIES: dict[str, Callable[[], Pruner | None]] = {
     "none": lambda: None,
     "median": MedianPruner,
     "asha": SuccessiveHalvingPruner,
-    "successive_halving": SuccessiveHalvingPruner,
+    # Successive halving here is asynchronous by construction: "sha" is the same rule.
+    "sha": SuccessiveHalvingPruner,
     "hyperband": HyperbandPruner,
 }
 

@@ -10,7 +10,7 @@ import pytest
 
 import hptune as ht
 from hptune.pruners import get_pruner
-from hptune.pruners.halving import reached_rung
+from hptune.pruners.successive_halving import reached_rung
 from hptune.trial import FrozenTrial, StudyDirection, TrialState
 
 MIN = (StudyDirection.MINIMIZE,)
