@@ -1,0 +1,1 @@
+"""Integrations with training libraries (scikit-learn; PyTorch and Lightning to come)."""
