@@ -246,7 +246,10 @@ class Study:
             others = [*history[:number], *history[number + 1 :]]
         elif number < len(history) or (history and history[-1].number >= number):
             others = [t for t in history if t.number != number]  # a partial history
-        return ProposalRequest(number, space, others, self.directions, dict(params or {}))
+        budgets = self.pruner.budgets(others) if self.pruner is not None else ()
+        return ProposalRequest(
+            number, space, others, self.directions, dict(params or {}), tuple(budgets)
+        )
 
     def _propose(
         self,

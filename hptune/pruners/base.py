@@ -34,3 +34,12 @@ class Pruner(abc.ABC):
         them. The default records nothing.
         """
         return {}
+
+    def budgets(self, history: Sequence[FrozenTrial]) -> tuple[float, ...]:
+        """Return the steps at which trials are compared (rungs), increasing.
+
+        Model-based samplers fit their model at the highest of these that enough trials
+        reached, so that pruning and Bayesian optimization work together (BOHB). The
+        default, for pruners without rungs, is empty.
+        """
+        return ()

@@ -13,6 +13,7 @@ from hptune.pruners.successive_halving import (
     COMPETING,
     check_eta,
     check_positive,
+    max_step,
     promoted,
     reached_rung,
     rung_resource,
@@ -95,6 +96,16 @@ class HyperbandPruner(Pruner):
             if t.state is TrialState.COMPLETE and t.last_step is not None:
                 return max(float(t.last_step), float(self.min_resource))
         return None
+
+    def budgets(self, history: Sequence[FrozenTrial]) -> tuple[float, ...]:
+        """The rungs of the most aggressive bracket (they include every bracket's)."""
+        top = max_step(history)
+        out: list[float] = []
+        k = 0
+        while rung_resource(self.min_resource, self.reduction_factor, 0, k) <= top:
+            out.append(rung_resource(self.min_resource, self.reduction_factor, 0, k))
+            k += 1
+        return tuple(out)
 
     def trial_attrs(self, trial: FrozenTrial, history: Sequence[FrozenTrial]) -> dict[str, Any]:
         max_resource = self._max_resource(history)

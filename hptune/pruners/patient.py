@@ -49,6 +49,9 @@ class PatientPruner(Pruner):
     def trial_attrs(self, trial: FrozenTrial, history: Sequence[FrozenTrial]) -> dict[str, Any]:
         return self.wrapped.trial_attrs(trial, history)
 
+    def budgets(self, history: Sequence[FrozenTrial]) -> tuple[float, ...]:
+        return self.wrapped.budgets(history)
+
     def should_prune(
         self,
         trial: FrozenTrial,

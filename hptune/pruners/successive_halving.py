@@ -23,7 +23,13 @@ from hptune.pruners._steps import first_at_or_after, single_direction
 from hptune.pruners.base import Pruner
 from hptune.trial import FrozenTrial, StudyDirection, TrialState
 
-__all__ = ["SuccessiveHalvingPruner", "promoted", "reached_rung", "rung_resource"]
+__all__ = [
+    "SuccessiveHalvingPruner",
+    "max_step",
+    "promoted",
+    "reached_rung",
+    "rung_resource",
+]
 
 
 def check_positive(owner: str, name: str, value: Any) -> float:
@@ -87,6 +93,11 @@ def promoted(
     return better < keep
 
 
+def max_step(history: Sequence[FrozenTrial]) -> float:
+    """The largest step any trial reported (0 when none did)."""
+    return max((t.last_step for t in history if t.last_step is not None), default=0.0)
+
+
 COMPETING = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.FAIL)
 
 
@@ -141,6 +152,10 @@ class SuccessiveHalvingPruner(Pruner):
             out.append(rung_resource(self.min_resource, eta, rate, k))
             k += 1
         return out
+
+    def budgets(self, history: Sequence[FrozenTrial]) -> tuple[float, ...]:
+        """The rungs up to the largest step reported so far."""
+        return tuple(self.rungs(max_step(history)))
 
     def should_prune(
         self,

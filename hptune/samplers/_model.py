@@ -19,6 +19,7 @@ does not depend on the model:
 from __future__ import annotations
 
 import abc
+import math
 import secrets
 import threading
 from collections.abc import Mapping, Sequence
@@ -67,6 +68,9 @@ class Observations:
         pending: ``(p, d)`` the points of running trials (NaN where not known yet).
         cardinality: ``(d,)`` the number of values of each parameter, 0 for continuous.
         categorical: ``(d,)`` True for unordered (Categorical) parameters.
+        budget: the step the observations are taken at (multi-fidelity), or None. With a
+            budget, a trial that reached it counts as COMPLETE with its value there;
+            pruned trials that stopped before it stay PRUNED.
     """
 
     names: tuple[str, ...]
@@ -79,6 +83,7 @@ class Observations:
     pending: FloatArray
     cardinality: IntArray
     categorical: npt.NDArray[np.bool_]
+    budget: float | None = None
 
     @property
     def n_complete(self) -> int:
@@ -176,6 +181,8 @@ class _Encoded:
         self.state = np.empty(64, dtype=np.int64)
         self.step = np.empty(64)
         self.numbers = np.empty(64, dtype=np.int64)
+        self.curves: list[Mapping[int | float, float]] = []
+        self.at_budget: dict[float, dict[int, float]] = {}
         self.n = 0
         self.ordered = True
 
@@ -183,6 +190,8 @@ class _Encoded:
         fresh = self.scanner.new_finished(history)
         if self.scanner.generation != self.generation:
             self.generation, self.n, self.ordered = self.scanner.generation, 0, True
+            self.curves.clear()
+            self.at_budget.clear()
         for trial in fresh:
             self._append(trial, signs)
         if not self.ordered:
@@ -190,7 +199,19 @@ class _Encoded:
             for name in self._BUFFERS:
                 buf = getattr(self, name)
                 buf[: self.n] = buf[: self.n][order]
+            self.curves = [self.curves[i] for i in order]
             self.ordered = True
+
+    def value_at(self, budget: float) -> FloatArray:
+        """Each row's value at the first step ``>= budget`` (NaN if it stopped before)."""
+        known = self.at_budget.setdefault(budget, {})
+        out = np.full(self.n, np.nan)
+        for i in range(self.n):
+            number = int(self.numbers[i])
+            if number not in known:
+                known[number] = _first_at_or_after(self.curves[i], budget)
+            out[i] = known[number]
+        return out
 
     def _append(self, trial: FrozenTrial, signs: FloatArray) -> None:
         if self.n == len(self.numbers):
@@ -210,9 +231,40 @@ class _Encoded:
         last = trial.last_step
         self.step[i] = np.nan if last is None else float(last)
         self.numbers[i] = trial.number
+        self.curves.append(trial.intermediate_values)
         if i and self.numbers[i - 1] > trial.number:
             self.ordered = False
         self.n += 1
+
+
+def _first_at_or_after(curve: Mapping[int | float, float], step: float) -> float:
+    later = [s for s in curve if s >= step]
+    return float(curve[min(later)]) if later else math.nan
+
+
+def _fidelity(
+    encoded: _Encoded,
+    budgets: Sequence[float],
+    need: int,
+    signs: FloatArray,
+    state: IntArray,
+    y: FloatArray,
+) -> float | None:
+    """Take the observations at the highest budget ``need`` trials reached (BOHB).
+
+    Rewrites ``state`` and ``y`` in place: a trial that reached the budget counts as
+    COMPLETE with its value there. Returns the budget, or None when none has enough.
+    """
+    usable = state != FAIL
+    for budget in sorted(budgets, reverse=True):
+        reached = usable & (encoded.step[: encoded.n] >= budget)
+        if np.count_nonzero(reached) < need:
+            continue
+        values = encoded.value_at(budget)
+        state[reached] = COMPLETE
+        y[reached, 0] = signs[0] * values[reached]
+        return float(budget)
+    return None
 
 
 def encode_params(
@@ -326,6 +378,10 @@ class ModelBasedSampler(Sampler):
             x, y = encoded.x[:n].copy(), encoded.y[:n].copy()
             state, step = encoded.state[:n].copy(), encoded.step[:n].copy()
             numbers = encoded.numbers[:n].copy()
+            budget = None
+            if request.budgets and len(signs) == 1:
+                need = max(self.n_startup_trials, len(names) + 1)
+                budget = _fidelity(encoded, request.budgets, need, signs, state, y)
         pending = [
             encode_params(t, names, space)
             for t in _running_tail(request.history, encoded.scanner.watermark)
@@ -337,7 +393,7 @@ class ModelBasedSampler(Sampler):
         for array in (*arrays, pending_x, cardinality, categorical):
             array.flags.writeable = False
         return Observations(
-            names, space, x, y, state, step, numbers, pending_x, cardinality, categorical
+            names, space, x, y, state, step, numbers, pending_x, cardinality, categorical, budget
         )
 
     def _design_point(self, obs: Observations, number: int) -> FloatArray:

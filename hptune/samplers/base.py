@@ -25,6 +25,9 @@ class ProposalRequest:
             ordered by number.
         directions: one per objective.
         params: what the trial holds already (for conditional, define-by-run spaces).
+        budgets: the steps at which the study's pruner compares trials (its rungs), in
+            increasing order; empty without a rung-based pruner. Model-based samplers
+            fit their model at the highest budget enough trials reached (BOHB).
     """
 
     number: int
@@ -32,6 +35,7 @@ class ProposalRequest:
     history: Sequence[FrozenTrial]
     directions: tuple[StudyDirection, ...]
     params: Mapping[str, Any] = field(default_factory=dict)
+    budgets: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

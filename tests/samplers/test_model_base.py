@@ -213,3 +213,36 @@ def test_directions_reach_the_model() -> None:
     study.tell(trial, [1.0, 2.0])
     study.ask(SPACE)
     assert seen[-1] == (StudyDirection.MINIMIZE, StudyDirection.MAXIMIZE)
+
+
+def test_with_a_rung_pruner_the_model_sees_the_highest_budget_enough_trials_reached() -> None:
+    sampler = Recorder(n_startup_trials=4)
+    study = ht.create_study(sampler=sampler, pruner="asha")
+
+    def objective(trial: ht.Trial) -> float:
+        x = trial.suggest_float("x", 0.0, 1.0)
+        loss = 0.0
+        for epoch in range(1, 10):
+            loss = x + 1.0 / epoch
+            trial.report(loss, step=epoch)
+            if trial.should_prune():
+                raise ht.TrialPruned()
+        return loss
+
+    study.optimize(objective, n_trials=30, show_progress=False)
+    obs = sampler.seen[-1]
+    # Rungs at 1, 3, 9; "x" is one parameter, so 4 trials (n_startup_trials) are enough.
+    reached = [t for t in study.trials[:-1] if t.last_step is not None]
+    at = {b: sum(1 for t in reached if t.last_step >= b) for b in (1.0, 3.0, 9.0)}
+    expected = max(b for b, n in at.items() if n >= 4)
+    assert obs.budget == expected
+    for row, number in enumerate(obs.numbers):
+        trial = study.trials[number]
+        if trial.last_step >= expected:
+            assert obs.state[row] == COMPLETE
+            first = min(s for s in trial.intermediate_values if s >= expected)
+            assert obs.y[row, 0] == trial.intermediate_values[first]
+        else:
+            assert obs.state[row] == PRUNED
+    # Without a pruner there is no budget.
+    assert Recorder().observations(request_for(study)).budget is None
