@@ -1,7 +1,8 @@
-"""Analysis of finished studies: Pareto fronts (importance and plots come later)."""
+"""Analysis of finished studies: Pareto fronts and hypervolume (importance and plots later)."""
 
 from __future__ import annotations
 
+from hptune.analysis.hypervolume import hypervolume, hypervolume_history
 from hptune.analysis.pareto import pareto_front
 
-__all__ = ["pareto_front"]
+__all__ = ["hypervolume", "hypervolume_history", "pareto_front"]
