@@ -66,7 +66,9 @@ def assert_same(a: Observations, b: Observations) -> None:
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 3), st.sampled_from(["ok", "fail", "prune"])), max_size=30))
+@given(
+    st.lists(st.tuples(st.integers(0, 3), st.sampled_from(["ok", "fail", "prune"])), max_size=30)
+)
 def test_cached_observations_equal_a_fresh_encoding(ops: list[tuple[int, str]]) -> None:
     """Trials finishing in any order: the cache gives what encoding from scratch gives."""
     study = ht.create_study(sampler="random", seed=0)
