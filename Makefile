@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # A CPU build of PyTorch; installed before hptune so nothing pulls a multi-GB CUDA build.
 TORCH ?= torch==2.13.0
 
-.PHONY: demo test lint bench bench-storage clean
+.PHONY: demo test lint bench bench-storage bench-samplers bench-samplers-quick bench-overhead clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +33,7 @@ test: lint
 	$(BIN)/pytest
 
 # Side-by-side figures with the peers installed from the `bench` extra (Optuna, ...).
-bench: bench-storage
+bench: bench-storage bench-samplers bench-overhead
 
 # Cost per ask+tell at trial 100, 1,000 and 10,000 on memory, SQLite and PostgreSQL, then
 # 32 processes x 20 trials on one study; about half an hour on two cores, most of it
@@ -42,6 +42,40 @@ bench-storage: $(VENV)/.test
 	$(BIN)/pip install --quiet -e ".[bench]"
 	$(BIN)/python benchmarks/storage.py --out benchmarks/results/storage.md
 	$(BIN)/python benchmarks/concurrency.py --out benchmarks/results/storage.md
+
+# Sample efficiency of hptune's samplers beside every peer installed from `bench` (Optuna,
+# Hyperopt, SMAC3, scikit-optimize, Nevergrad, rustuna): 21 problems x 5 seeds, then 8
+# pending proposals vs sequential. About 6 hours on two idle cores, half of it
+# scikit-optimize (leave it out with --samplers); runs are cached in
+# benchmarks/results/samplers/raw*.json, so an interrupted run resumes where it stopped.
+bench-samplers: $(VENV)/.test
+	$(BIN)/pip install --quiet -e ".[bench]"
+	$(BIN)/python benchmarks/samplers.py --jobs 2
+	$(BIN)/python benchmarks/samplers.py --batch --jobs 2
+
+# A check of the harness: 4 problems, 2 seeds, small budgets; under 10 minutes.
+bench-samplers-quick: $(VENV)/.test
+	$(BIN)/pip install --quiet -e ".[bench]"
+	$(BIN)/python benchmarks/samplers.py --quick --jobs 2
+
+# CPU time per ask+tell at trial 1,000 and 3,000 (TPE) and 300 (GP), beside Optuna and rustuna.
+bench-overhead: $(VENV)/.test
+	$(BIN)/pip install --quiet -e ".[bench]"
+	$(BIN)/python benchmarks/sampler_overhead.py
+
+# Early stopping (median, ASHA, Hyperband; TPE/GP with rungs) beside Optuna's pruners, at
+# equal epochs: a PyTorch MLP on digits and synthetic multi-fidelity functions; about 35
+# minutes on two cores. Runs are cached in benchmarks/results/multifidelity/raw*.json.
+.PHONY: bench-multifidelity bench-multifidelity-quick
+bench: bench-multifidelity
+bench-multifidelity: $(VENV)/.test
+	$(BIN)/pip install --quiet -e ".[bench]"
+	$(BIN)/python benchmarks/multifidelity.py --jobs 2
+
+# A check of the harness: 2 seeds, digits with 9 epochs; under 10 minutes.
+bench-multifidelity-quick: $(VENV)/.test
+	$(BIN)/pip install --quiet -e ".[bench]"
+	$(BIN)/python benchmarks/multifidelity.py --quick --jobs 2
 
 clean:
 	rm -rf $(VENV) hptune.db hptune.db-wal hptune.db-shm

@@ -1,0 +1,357 @@
+"""Cost per proposal of the model-based samplers as the history grows, beside the peers.
+
+A 10-dimensional float space (``x0..x9`` in ``[0, 1]``), in memory, one process. For each
+case the history is first filled with random complete trials (the library's own random
+sampler, or trials added directly), then the measured sampler takes over and the CPU time
+(``time.process_time``) and wall time of each ask + tell are recorded over a window of
+trials around each checkpoint (trials ``c - 10`` to ``c + 9`` by default); the report gives
+the median. Checkpoints: 1,000 and 3,000 trials for the TPE samplers (hptune ``"tpe"``,
+Optuna ``TPESampler`` multivariate and independent, rustuna ``TPESampler``), 300 for the
+GP samplers (hptune ``"gp"``, Optuna ``GPSampler``). Each case runs in a fresh process of
+its own, one case at a time, with one BLAS/OpenMP thread (``OMP_NUM_THREADS=1`` etc.), so
+CPU time and wall time agree.
+
+hptune: the history is built by ``study.ask(space)`` / ``study.tell`` under
+``sampler="random"`` on an ``InMemoryStorage``, then ``ht.load_study(...,
+sampler=NAME)`` on the same storage measures ``ask(space)`` + ``tell``. Optuna and
+rustuna: ``add_trial(create_trial(...))`` builds the history on an in-memory storage,
+then ``load_study(..., sampler=...)`` measures ask + ten ``suggest_float`` + tell
+(Optuna's ``ask(fixed_distributions)``).
+
+Run::
+
+    python benchmarks/sampler_overhead.py                 # full: writes its report section
+    python benchmarks/sampler_overhead.py --quick         # TPE at 300 and 1,000, GP at 100
+    python benchmarks/sampler_overhead.py --cases optuna-tpe,rustuna-tpe --no-write
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import shlex
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import peers
+import sampler_report
+from _common import describe_environment, markdown_table
+
+DIM = 10
+HALF_WINDOW = 10
+TPE_CHECKPOINTS = (1_000, 3_000)
+GP_CHECKPOINTS = (300,)
+QUICK_TPE_CHECKPOINTS = (300, 1_000)
+QUICK_GP_CHECKPOINTS = (100,)
+DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "samplers.md"
+# Targets from the issue.
+TPE_MAX_MS_AT_1000 = 1.0
+GP_MAX_FRACTION_OF_OPTUNA = 1 / 3
+
+# case -> (sampler family, label)
+CASES = {
+    "tpe": ("tpe", "hptune tpe"),
+    "optuna-tpe": ("tpe", "Optuna TPESampler(multivariate=True), Optuna 5's default"),
+    "optuna-tpe-indep": ("tpe", "Optuna TPESampler(multivariate=False)"),
+    "rustuna-tpe": ("tpe", "rustuna TPESampler()"),
+    "gp": ("gp", "hptune gp"),
+    "optuna-gp": ("gp", "Optuna GPSampler()"),
+}
+
+
+def _value(params: dict[str, float]) -> float:
+    return float(sum((params[f"x{i}"] - 0.3) ** 2 for i in range(DIM)))
+
+
+def _random_params(rng: np.random.Generator) -> dict[str, float]:
+    return {f"x{i}": float(rng.random()) for i in range(DIM)}
+
+
+# Each driver returns (fill(n): add n random complete trials, step(): one measured ask+tell).
+Driver = tuple[Callable[[int], None], Callable[[], None]]
+
+
+def _hptune(name: str) -> Driver:
+    import hptune as ht
+
+    space = {f"x{i}": ht.Float(0.0, 1.0) for i in range(DIM)}
+    storage = ht.InMemoryStorage()
+    filler = ht.create_study("overhead", storage, sampler="random", seed=1)
+    measured = ht.load_study("overhead", storage, sampler=name, seed=0)
+
+    def fill(n: int) -> None:
+        for _ in range(n):
+            trial = filler.ask(space)
+            filler.tell(trial, _value(trial.params))
+
+    def step() -> None:
+        trial = measured.ask(space)
+        measured.tell(trial, _value(trial.params))
+
+    return fill, step
+
+
+def _optuna(kind: str) -> Driver:
+    import optuna
+    from optuna.distributions import FloatDistribution
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    space = {f"x{i}": FloatDistribution(0.0, 1.0) for i in range(DIM)}
+    storage = optuna.storages.InMemoryStorage()
+    optuna.create_study(study_name="overhead", storage=storage)
+    study = optuna.load_study(
+        study_name="overhead", storage=storage, sampler=peers.optuna_sampler(kind, 0)
+    )
+    rng = np.random.default_rng(1)
+
+    def fill(n: int) -> None:
+        trials = []
+        for _ in range(n):
+            params = _random_params(rng)
+            trials.append(
+                optuna.trial.create_trial(params=params, distributions=space, value=_value(params))
+            )
+        study.add_trials(trials)
+
+    def step() -> None:
+        trial = study.ask(space)
+        study.tell(trial, _value(trial.params))
+
+    return fill, step
+
+
+def _rustuna() -> Driver:
+    import rustuna
+    from rustuna.distributions import FloatDistribution
+
+    space = {f"x{i}": FloatDistribution(0.0, 1.0) for i in range(DIM)}
+    storage = rustuna.storages.InMemoryStorage()
+    study = rustuna.create_study(study_name="overhead", storage=storage, direction="minimize")
+    measured = rustuna.load_study(
+        study_name="overhead", storage=storage, sampler=rustuna.samplers.TPESampler(seed=0)
+    )
+    rng = np.random.default_rng(1)
+
+    def fill(n: int) -> None:
+        for _ in range(n):
+            params = _random_params(rng)
+            trial = rustuna.create_trial(params=params, distributions=space, value=_value(params))
+            study.add_trial(trial)
+
+    def step() -> None:
+        trial = measured.ask()
+        params = {f"x{i}": trial.suggest_float(f"x{i}", 0.0, 1.0) for i in range(DIM)}
+        measured.tell(trial.number, _value(params))
+
+    return fill, step
+
+
+def _driver(case: str) -> Driver:
+    if case in ("tpe", "gp"):
+        return _hptune(case)
+    if case == "rustuna-tpe":
+        return _rustuna()
+    return _optuna(case.removeprefix("optuna-"))
+
+
+def measure(case: str, checkpoints: list[int], conn: Any) -> None:
+    """In a fresh process: fill, measure the window around each checkpoint; send the times."""
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    try:
+        fill, step = _driver(case)
+        done = 0
+        out: dict[int, dict[str, list[float]]] = {}
+        for c in checkpoints:
+            start = max(c - HALF_WINDOW, 0)
+            fill(start - done)
+            cpu, wall = [], []
+            for _ in range(start, c + HALF_WINDOW):
+                t_cpu, t_wall = time.process_time(), time.perf_counter()
+                step()
+                cpu.append(time.process_time() - t_cpu)
+                wall.append(time.perf_counter() - t_wall)
+            done = c + HALF_WINDOW
+            out[c] = {"cpu": cpu, "wall": wall}
+        conn.send(out)
+    except Exception as e:  # reported as "not measured", with the reason
+        conn.send(f"{type(e).__name__}: {e}")
+
+
+@dataclass
+class Result:
+    """One case's medians (ms) by checkpoint, or why it was not measured."""
+
+    case: str
+    cpu_ms: dict[int, float] = field(default_factory=dict)
+    wall_ms: dict[int, float] = field(default_factory=dict)
+    skipped: str | None = None
+    seconds: float = 0.0
+
+
+def run_case(case: str, checkpoints: list[int]) -> Result:
+    result = Result(case)
+    version, why = peers.status(case)
+    if version is None:
+        result.skipped = why
+        return result
+    context = multiprocessing.get_context("spawn")
+    parent, child = context.Pipe()
+    process = context.Process(target=measure, args=(case, checkpoints, child))
+    start = time.perf_counter()
+    process.start()
+    answer = parent.recv()
+    process.join()
+    result.seconds = time.perf_counter() - start
+    if isinstance(answer, str):
+        result.skipped = f"failed: {answer}"
+        return result
+    for c, times in answer.items():
+        result.cpu_ms[c] = 1000 * statistics.median(times["cpu"])
+        result.wall_ms[c] = 1000 * statistics.median(times["wall"])
+    return result
+
+
+def _fmt(ms: float | None) -> str:
+    if ms is None:
+        return "-"
+    return f"{ms:.3f}" if ms < 1 else f"{ms:.2f}" if ms < 10 else f"{ms:.1f}"
+
+
+def _targets(by: dict[str, Result], tpe_last: int, gp_point: int) -> list[str]:
+    out = []
+    tpe, rust, gp, ogp = (by.get(k) for k in ("tpe", "rustuna-tpe", "gp", "optuna-gp"))
+
+    def have(r: Result | None, c: int) -> bool:
+        return r is not None and c in r.cpu_ms
+
+    def why(r: Result | None, name: str) -> str:
+        return f"not checked ({name}: {r.skipped if r and r.skipped else 'not measured'})"
+
+    quick = "" if tpe_last == TPE_CHECKPOINTS[-1] else " (quick run: the issue's point is 3,000)"
+    if have(tpe, 1_000):
+        assert tpe is not None
+        ms = tpe.cpu_ms[1_000]
+        verdict = "**met**" if ms <= TPE_MAX_MS_AT_1000 else "**missed**"
+        out.append(
+            f"- hptune TPE at 1,000 trials <= {TPE_MAX_MS_AT_1000:g} ms CPU per ask+tell: "
+            f"{_fmt(ms)} ms, {verdict}."
+        )
+    else:
+        out.append(f"- hptune TPE at 1,000 trials <= 1 ms: {why(tpe, 'hptune tpe')}.")
+    if have(tpe, tpe_last) and have(rust, tpe_last):
+        assert tpe is not None and rust is not None
+        a, b = tpe.cpu_ms[tpe_last], rust.cpu_ms[tpe_last]
+        verdict = "**met**" if a < b else "**missed**"
+        out.append(
+            f"- hptune TPE at {tpe_last:,} trials below rustuna: {_fmt(a)} ms vs "
+            f"{_fmt(b)} ms ({b / a:.2f}x), {verdict}{quick}."
+        )
+    else:
+        missing = (tpe, "hptune tpe") if not have(tpe, tpe_last) else (rust, "rustuna-tpe")
+        out.append(f"- hptune TPE at {tpe_last:,} trials below rustuna: {why(*missing)}.")
+    if have(gp, gp_point) and have(ogp, gp_point):
+        assert gp is not None and ogp is not None
+        a, b = gp.cpu_ms[gp_point], ogp.cpu_ms[gp_point]
+        verdict = "**met**" if a <= GP_MAX_FRACTION_OF_OPTUNA * b else "**missed**"
+        out.append(
+            f"- hptune GP at {gp_point} trials at most a third of Optuna's GPSampler "
+            f"CPU time: {_fmt(a)} ms vs {_fmt(b)} ms ({a / b:.2f}), {verdict}."
+        )
+    else:
+        missing = (gp, "hptune gp") if not have(gp, gp_point) else (ogp, "optuna-gp")
+        out.append(f"- hptune GP at {gp_point} trials <= 1/3 of Optuna GP: {why(*missing)}.")
+    return out
+
+
+def report(args: argparse.Namespace, results: list[Result], plan: dict[str, list[int]]) -> str:
+    window = 2 * HALF_WINDOW
+    lines = [
+        "## Cost per proposal: ask + tell on a 10-dimensional float space "
+        "(`benchmarks/sampler_overhead.py`)" + (" (quick)" if args.quick else ""),
+        "",
+        *describe_environment(None, args.load_at_start),
+        f"- Command: `{shlex.join(['python', 'benchmarks/sampler_overhead.py', *sys.argv[1:]])}`",
+        "",
+        f"Median CPU milliseconds (`time.process_time`) and wall milliseconds per ask+tell over "
+        f"the {window} trials around each checkpoint (trials c-{HALF_WINDOW} to "
+        f"c+{HALF_WINDOW - 1}); the history before them is random complete trials. In memory, "
+        "one case per fresh process, one thread. hptune asks with a declarative space; Optuna "
+        "with `ask(fixed_distributions)`; rustuna with `ask()` and ten `suggest_float`.",
+        "",
+    ]
+    rows = []
+    for r in results:
+        version = peers.status(r.case)[0] or "-"
+        lib = "hptune" if peers.is_hptune(r.case) else peers.PEERS[r.case].distribution
+        for c in plan[r.case]:
+            rows.append(
+                [
+                    CASES[r.case][1],
+                    f"{lib} {version}" if version != "-" else "-",
+                    f"{c:,}",
+                    _fmt(r.cpu_ms.get(c)) if not r.skipped else "not measured",
+                    _fmt(r.wall_ms.get(c)) if not r.skipped else "-",
+                ]
+            )
+    lines += markdown_table(["sampler", "version", "at trial", "CPU ms", "wall ms"], rows)
+    measured = [r for r in results if not r.skipped]
+    if measured:
+        lines += [
+            "",
+            "Seconds per case, filling included: "
+            + "; ".join(f"{r.case} {r.seconds:.0f} s" for r in measured)
+            + ".",
+        ]
+    lines += ["", "### Targets from the issue", ""]
+    tpe_last = max(plan.get("tpe", [TPE_CHECKPOINTS[-1]]))
+    gp_point = max(plan.get("gp", [GP_CHECKPOINTS[-1]]))
+    lines += _targets({r.case: r for r in results}, tpe_last, gp_point)
+    skipped = [r for r in results if r.skipped]
+    if skipped:
+        lines += ["", "### Not measured", ""]
+        lines += [f"- {CASES[r.case][1]}: {r.skipped}." for r in skipped]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="TPE at 300 and 1,000, GP at 100")
+    parser.add_argument("--cases", default=",".join(CASES), help=f"from {','.join(CASES)}")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="the report to update")
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    args = parser.parse_args()
+    cases = [c.strip() for c in args.cases.split(",") if c.strip()]
+    unknown = sorted(set(cases) - set(CASES))
+    if unknown:
+        parser.error(f"unknown cases {unknown}; choose from {', '.join(CASES)}")
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = "1"  # inherited by the measuring processes
+    args.load_at_start = sampler_report.load_average()
+    tpe_points = list(QUICK_TPE_CHECKPOINTS if args.quick else TPE_CHECKPOINTS)
+    gp_points = list(QUICK_GP_CHECKPOINTS if args.quick else GP_CHECKPOINTS)
+    plan = {c: tpe_points if CASES[c][0] == "tpe" else gp_points for c in cases}
+    results = []
+    for case in cases:
+        print(f"{case}: trials {plan[case]}", file=sys.stderr, flush=True)
+        result = run_case(case, plan[case])
+        note = result.skipped or ", ".join(f"{c}: {_fmt(ms)} ms" for c, ms in result.cpu_ms.items())
+        print(f"  {note}", file=sys.stderr, flush=True)
+        results.append(result)
+    text = report(args, results, plan)
+    print(text)
+    if not args.no_write:
+        sampler_report.write_section(args.out, "overhead", text)
+        print(f"wrote section 'overhead' of {args.out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
