@@ -28,12 +28,14 @@ FloatArray = npt.NDArray[np.float64]
 
 def nondominated(points: npt.ArrayLike) -> FloatArray:
     """Return the points (minimized) no other point dominates, without duplicates."""
-    p = np.unique(np.asarray(points, dtype=np.float64).reshape(-1, np.shape(points)[-1]), axis=0)
+    raw = np.asarray(points, dtype=np.float64)
+    p: FloatArray = np.unique(raw.reshape(-1, raw.shape[-1]), axis=0)
     if len(p) <= 1:
         return p
     le = np.all(p[:, None, :] <= p[None, :, :], axis=2)
     lt = np.any(p[:, None, :] < p[None, :, :], axis=2)
-    return p[~np.any(le & lt, axis=0)]
+    front: FloatArray = p[~np.any(le & lt, axis=0)]
+    return front
 
 
 def hypervolume(points: npt.ArrayLike, reference: Sequence[float]) -> float:
