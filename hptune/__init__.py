@@ -37,7 +37,14 @@ from hptune.pruners import (
     Pruner,
     SuccessiveHalvingPruner,
 )
-from hptune.samplers import GridSampler, QMCSampler, RandomSampler, Sampler
+from hptune.samplers import (
+    GPSampler,
+    GridSampler,
+    QMCSampler,
+    RandomSampler,
+    Sampler,
+    TPESampler,
+)
 from hptune.space import Categorical, Distribution, Float, Int
 from hptune.stopping import (
     ConvergenceRule,
@@ -62,6 +69,7 @@ __all__ = [
     "DuplicatedStudyError",
     "Float",
     "FrozenTrial",
+    "GPSampler",
     "GridSampler",
     "HptuneError",
     "HptuneWarning",
@@ -91,6 +99,7 @@ __all__ = [
     "StudyDirection",
     "StudyNotFoundError",
     "SuccessiveHalvingPruner",
+    "TPESampler",
     "TargetValue",
     "Timeout",
     "Trial",

@@ -176,8 +176,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             storage.delete_study(args.study_name)
     print(
         f"tuning a PyTorch MLP on scikit-learn's digits: {args.n_trials} trials of up to "
-        f"{args.epochs} epochs, stored in {args.storage} (study {args.study_name!r}); "
-        "run again to resume.",
+        f"{args.epochs} epochs ({args.sampler}, pruner {args.pruner}), stored in "
+        f"{args.storage} (study {args.study_name!r}); run again to resume.",
         file=sys.stderr,
     )
     result = run_demo(
@@ -186,6 +186,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         n_trials=args.n_trials,
         max_epochs=args.epochs,
         seed=args.seed,
+        sampler=args.sampler,
+        pruner=None if args.pruner == "none" else args.pruner,
         show_progress=False if args.no_progress else None,
         n_jobs=args.n_jobs,
     )
@@ -235,6 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-trials", type=int, default=60, help="trials the study should hold")
     p.add_argument("--epochs", type=int, default=20, help="epochs per trial")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--sampler", default="tpe", help="strategy name (default: tpe)")
+    p.add_argument("--pruner", default="asha", help="pruner name, or none (default: asha)")
     p.add_argument("--n-jobs", type=int, default=1, help="trials run at once (threads)")
     p.add_argument("--fresh", action="store_true", help="delete the demo study first")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")

@@ -38,6 +38,8 @@ class DemoResult:
     test_accuracy: float
     seconds: float
     n_new_trials: int
+    epochs_trained: int
+    epochs_without_pruning: int
 
 
 class DigitsTask:
@@ -82,10 +84,11 @@ class DigitsTask:
             "optimizer": trial.suggest_categorical("optimizer", ["adam", "sgd", "rmsprop"]),
         }
         accuracy = 0.0
-        for epoch, accuracy in enumerate(self.fit(params, seed=self.seed + trial.number)):
-            trial.report(accuracy, step=epoch)
-            if trial.should_prune():
-                trial.set_user_attr("epochs", epoch + 1)
+        for epochs, accuracy in enumerate(self.fit(params, seed=self.seed + trial.number), 1):
+            trial.report(accuracy, step=epochs)  # the step is the number of epochs trained
+            # Stopping after the last epoch would save nothing: only ask before it.
+            if epochs < self.max_epochs and trial.should_prune():
+                trial.set_user_attr("epochs", epochs)
                 raise TrialPruned()
         trial.set_user_attr("epochs", self.max_epochs)
         return accuracy
@@ -152,19 +155,29 @@ def run_demo(
     n_trials: int = 60,
     max_epochs: int = 20,
     seed: int = 0,
-    sampler: str = "qmc",
+    sampler: str = "tpe",
+    pruner: str | None = "asha",
     show_progress: bool | None = None,
     n_jobs: int = 1,
 ) -> DemoResult:
     """Tune the digits network until the study holds ``n_trials`` trials; test the best.
 
-    Running it again resumes the same study: it only runs the trials still missing.
+    TPE proposes the configurations and asynchronous successive halving stops the ones
+    that fall behind at 1, 3 and 9 epochs (TPE then models the trials at the highest of
+    these rungs that enough of them reached). Running it again resumes the same study:
+    it only runs the trials still missing.
     """
     torch = require("torch", "demo")
     torch.set_num_threads(1)  # tiny networks: threads cost more than they give
     task = DigitsTask(max_epochs=max_epochs, seed=seed)
     study = create_study(
-        study_name, storage, direction="maximize", sampler=sampler, seed=seed, load_if_exists=True
+        study_name,
+        storage,
+        direction="maximize",
+        sampler=sampler,
+        pruner=pruner,
+        seed=seed,
+        load_if_exists=True,
     )
     before = len(study.trials)
     started = time.perf_counter()
@@ -173,6 +186,7 @@ def run_demo(
     )
     best = study.best_trial
     test = task.test_accuracy(best.params, seed=seed + best.number)
+    finished = [t for t in study.trials if t.state.is_finished()]
     return DemoResult(
         study=study,
         best_params=dict(best.params),
@@ -180,6 +194,10 @@ def run_demo(
         test_accuracy=test,
         seconds=time.perf_counter() - started,
         n_new_trials=len(study.trials) - before,
+        epochs_trained=sum(
+            int(t.user_attrs.get("epochs", len(t.intermediate_values))) for t in finished
+        ),
+        epochs_without_pruning=max_epochs * len(finished),
     )
 
 
@@ -187,10 +205,13 @@ def summarize(result: DemoResult) -> str:
     """Return the demo's closing report as text."""
     trials = result.study.trials
     counts = {s: sum(t.state is s for t in trials) for s in TrialState if s.is_finished()}
+    saved = 1.0 - result.epochs_trained / max(1, result.epochs_without_pruning)
     lines = [
         f"study {result.study.name!r}: {len(trials)} trials ({result.n_new_trials} new) — "
         + ", ".join(f"{n} {s.value}" for s, n in counts.items()),
         f"time: {result.seconds:.1f} s",
+        f"epochs trained: {result.epochs_trained} of {result.epochs_without_pruning} without "
+        f"pruning ({saved:.0%} saved by stopping {counts[TrialState.PRUNED]} trials early)",
         f"best validation accuracy: {result.val_accuracy:.4f} "
         f"(trial {result.study.best_trial.number})",
         "best configuration:",

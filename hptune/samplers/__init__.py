@@ -8,18 +8,22 @@ from collections.abc import Callable
 from hptune._registry import resolve
 from hptune.exceptions import ConfigurationError
 from hptune.samplers.base import Proposal, ProposalRequest, Sampler, infer_space
+from hptune.samplers.gp import GPSampler
 from hptune.samplers.grid import GridSampler
 from hptune.samplers.qmc import QMCSampler
 from hptune.samplers.random import RandomSampler
+from hptune.samplers.tpe import TPESampler
 
 __all__ = [
     "SAMPLER_NAMES",
+    "GPSampler",
     "GridSampler",
     "Proposal",
     "ProposalRequest",
     "QMCSampler",
     "RandomSampler",
     "Sampler",
+    "TPESampler",
     "get_sampler",
     "infer_space",
 ]
@@ -28,6 +32,8 @@ _FACTORIES: dict[str, Callable[[int | None], Sampler]] = {
     "random": lambda seed: RandomSampler(seed=seed),
     "grid": lambda seed: GridSampler(seed=seed),
     "qmc": lambda seed: QMCSampler(seed=seed),
+    "tpe": lambda seed: TPESampler(seed=seed),
+    "gp": lambda seed: GPSampler(seed=seed),
 }
 
 #: Every name :func:`get_sampler` accepts.

@@ -401,17 +401,21 @@ class ModelBasedSampler(Sampler):
 
     def _first_new(self, obs: Observations, points: FloatArray, rng: np.random.Generator) -> Any:
         """Return the first point whose configuration no trial holds, snapped to the grid."""
-        taken = np.concatenate([obs.x, obs.pending]) if len(obs.pending) else obs.x
-        taken = taken[~np.all(np.isnan(taken), axis=1)]
-        candidates = [snap(obs, p) for p in points]
-        for point in candidates:
+        taken = [rows for rows in (obs.x, obs.pending) if len(rows)]
+        first = None
+        for candidate in points:  # snapped one at a time: the first is usually new
+            point = snap(obs, candidate)
+            if first is None:
+                first = point
             if not _is_taken(taken, point):
                 return point
         for _ in range(_DEDUP_RANDOM_TRIES):
             point = snap(obs, rng.random(len(obs.names)))
             if not _is_taken(taken, point):
                 return point
-        return candidates[0]  # the space is (nearly) exhausted: a repeat is the only choice
+        if first is None:
+            first = snap(obs, rng.random(len(obs.names)))
+        return first  # the space is (nearly) exhausted: a repeat is the only choice
 
 
 def snap(obs: Observations, point: FloatArray) -> FloatArray:
@@ -426,10 +430,19 @@ def snap(obs: Observations, point: FloatArray) -> FloatArray:
     return np.array([space[name].to_unit(space[name].from_unit(u)) for name, u in pairs])
 
 
-def _is_taken(taken: FloatArray, point: FloatArray) -> bool:
-    if not len(taken):
-        return False
-    return bool(np.any(np.all((taken == point) | np.isnan(taken), axis=1)))
+def _is_taken(taken: Sequence[FloatArray], point: FloatArray) -> bool:
+    """Whether a row of ``taken`` holds ``point`` (NaN matches anything; all-NaN nothing)."""
+    for rows in taken:
+        # Narrow down by the first column (one pass over n values), then compare the few
+        # rows left in full: O(n) per check instead of O(n * d).
+        head = rows[:, 0]
+        near = rows[(head == point[0]) | np.isnan(head)]
+        if not len(near):
+            continue
+        near = near[~np.all(np.isnan(near), axis=1)]
+        if np.any(np.all((near == point) | np.isnan(near), axis=1)):
+            return True
+    return False
 
 
 def _running_tail(history: Sequence[FrozenTrial], watermark: int) -> list[FrozenTrial]:

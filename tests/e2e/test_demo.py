@@ -17,17 +17,17 @@ from hptune.demo import DigitsTask, run_demo, summarize
 
 def test_demo_runs_resumes_and_tests_only_the_best(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'demo.db'}"
-    first = run_demo(storage=url, n_trials=3, max_epochs=3, show_progress=False)
+    first = run_demo(storage=url, n_trials=3, max_epochs=3, pruner=None, show_progress=False)
     assert first.n_new_trials == 3
     assert 0.5 < first.val_accuracy <= 1.0  # 10 classes: chance is 0.1
     assert 0.5 < first.test_accuracy <= 1.0
     # Run again with a larger budget: the same study goes on where it stopped.
-    second = run_demo(storage=url, n_trials=5, max_epochs=3, show_progress=False)
+    second = run_demo(storage=url, n_trials=5, max_epochs=3, pruner=None, show_progress=False)
     assert second.n_new_trials == 2
     trials = ht.load_study("digits-mlp", url).trials
     assert [t.number for t in trials] == list(range(5))
     assert all(t.state is ht.TrialState.COMPLETE for t in trials)
-    assert all(sorted(t.intermediate_values) == [0, 1, 2] for t in trials)
+    assert all(sorted(t.intermediate_values) == [1, 2, 3] for t in trials)
     assert set(trials[0].params) == {
         "lr",
         "width",
@@ -40,6 +40,19 @@ def test_demo_runs_resumes_and_tests_only_the_best(tmp_path: Path) -> None:
     text = summarize(second)
     assert "test accuracy of the best configuration" in text
     assert "5 trials (2 new)" in text
+
+
+def test_the_demo_prunes_with_asha_and_reports_the_epochs_saved(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    result = run_demo(storage=url, n_trials=12, max_epochs=9, show_progress=False)
+    trials = result.study.trials
+    pruned = [t for t in trials if t.state is ht.TrialState.PRUNED]
+    assert pruned, "ASHA stops the trials that fall behind at 1 and 3 epochs"
+    assert all(t.last_step in (1, 3) for t in pruned)
+    assert result.epochs_without_pruning == 12 * 9
+    assert result.epochs_trained == sum(len(t.intermediate_values) for t in trials)
+    assert result.epochs_trained < result.epochs_without_pruning
+    assert "saved by stopping" in summarize(result)
 
 
 def test_retraining_the_best_configuration_is_deterministic() -> None:
