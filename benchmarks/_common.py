@@ -15,7 +15,7 @@ import re
 import sqlite3
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -163,20 +163,33 @@ def describe_environment(
     return lines
 
 
-def write_section(path: Path, key: str, text: str) -> None:
-    """Put ``text`` in the report at ``path`` as section ``key``, keeping the others."""
-    if key not in SECTIONS:
-        raise ValueError(f"unknown section {key!r}; expected one of {SECTIONS}")
-    sections = dict.fromkeys(SECTIONS, "")
+def write_section(
+    path: Path,
+    key: str,
+    text: str,
+    *,
+    title: str = REPORT_TITLE,
+    intro: str = REPORT_INTRO,
+    sections: Mapping[str, str] | None = None,
+) -> None:
+    """Put ``text`` in the report at ``path`` as section ``key``, keeping the others.
+
+    ``sections`` maps each section of the report, in order, to the command that writes
+    it (shown while the section is empty); the default is the storage report's.
+    """
+    how = sections or {name: f"`python benchmarks/{name}.py`" for name in SECTIONS}
+    if key not in how:
+        raise ValueError(f"unknown section {key!r}; expected one of {list(how)}")
+    bodies = dict.fromkeys(how, "")
     if path.exists():
         found = re.findall(
-            r"<!-- section: (\w+) -->\n(.*?)<!-- end: \1 -->", path.read_text(), flags=re.S
+            r"<!-- section: ([\w-]+) -->\n(.*?)<!-- end: \1 -->", path.read_text(), flags=re.S
         )
-        sections.update({name: body for name, body in found if name in sections})
-    sections[key] = text.rstrip("\n") + "\n"
-    parts = [REPORT_TITLE, "", REPORT_INTRO, ""]
-    for name in SECTIONS:
-        body = sections[name] or f"Not run yet: `python benchmarks/{name}.py`.\n"
+        bodies.update({name: body for name, body in found if name in bodies})
+    bodies[key] = text.rstrip("\n") + "\n"
+    parts = [title, "", intro, ""]
+    for name, command in how.items():
+        body = bodies[name] or f"Not run yet: {command}.\n"
         parts += [f"<!-- section: {name} -->", body.rstrip("\n"), f"<!-- end: {name} -->", ""]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(parts))

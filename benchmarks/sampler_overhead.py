@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 import peers
 import sampler_report
-from _common import describe_environment, markdown_table
+from _common import describe_environment, load_average, markdown_table
 
 DIM = 10
 HALF_WINDOW = 10
@@ -335,7 +335,7 @@ def main() -> None:
         parser.error(f"unknown cases {unknown}; choose from {', '.join(CASES)}")
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = "1"  # inherited by the measuring processes
-    args.load_at_start = sampler_report.load_average()
+    args.load_at_start = load_average()
     tpe_points = list(QUICK_TPE_CHECKPOINTS if args.quick else TPE_CHECKPOINTS)
     gp_points = list(QUICK_GP_CHECKPOINTS if args.quick else GP_CHECKPOINTS)
     plan = {c: tpe_points if CASES[c][0] == "tpe" else gp_points for c in cases}

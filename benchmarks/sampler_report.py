@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import math
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import _common as common
 import numpy as np
 import peers
 import scoring
@@ -41,31 +41,9 @@ TARGET_BATCH_RATIO = 0.9  # batch score / sequential score, from the issue
 REGRET_FLOOR = {"synthetic": 1e-6, "mixed": 1e-6, "sklearn": 1e-3}  # plots only
 
 
-def load_average() -> float | None:
-    """The 1-minute load average, where the system tells it."""
-    try:
-        return os.getloadavg()[0]
-    except (AttributeError, OSError):
-        return None
-
-
 def write_section(path: Path, key: str, text: str) -> None:
-    """Put ``text`` in the report at ``path`` as section ``key``, keeping the others."""
-    if key not in SECTIONS:
-        raise ValueError(f"unknown section {key!r}; expected one of {list(SECTIONS)}")
-    sections = dict.fromkeys(SECTIONS, "")
-    if path.exists():
-        found = re.findall(
-            r"<!-- section: ([\w-]+) -->\n(.*?)<!-- end: \1 -->", path.read_text(), flags=re.S
-        )
-        sections.update({name: body for name, body in found if name in sections})
-    sections[key] = text.rstrip("\n") + "\n"
-    parts = [REPORT_TITLE, "", REPORT_INTRO, ""]
-    for name, how in SECTIONS.items():
-        body = sections[name] or f"Not run yet: {how}.\n"
-        parts += [f"<!-- section: {name} -->", body.rstrip("\n"), f"<!-- end: {name} -->", ""]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(parts))
+    """Put ``text`` in the samplers report as section ``key``, keeping the others."""
+    common.write_section(path, key, text, title=REPORT_TITLE, intro=REPORT_INTRO, sections=SECTIONS)
 
 
 @dataclass

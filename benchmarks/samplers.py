@@ -55,6 +55,7 @@ from typing import Any
 import numpy as np
 import peers
 import sampler_report
+from _common import load_average
 from problems import Problem, all_problems, get_problem
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -363,7 +364,7 @@ def main() -> None:
 
     for var in THREAD_VARS:
         os.environ[var] = "1"  # inherited by the spawned workers
-    load_at_start = sampler_report.load_average()
+    load_at_start = load_average()
     plan = make_plan(args)
     if args.report_only:
         runs, failures, seconds = load_json(plan.raw_path).get("runs", {}), {}, None
