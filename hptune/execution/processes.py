@@ -160,6 +160,13 @@ def run_processes(
     also when a process dies and is replaced). An exception outside ``catch`` in any
     process stops the others and is raised here.
     """
+    _check_picklable(
+        "an objective defined at the top level of a module",
+        objective,
+        "(lambdas and nested functions cannot be sent to other processes)",
+    )
+    _check_picklable("callbacks and stop rules that can be pickled", (callbacks, stop), "")
+    # Only once the rest is known to be sendable: moving the study is not undone.
     if isinstance(study.storage, InMemoryStorage):
         _move_to_temporary_file(study)
     _check_picklable(
@@ -167,12 +174,6 @@ def run_processes(
         study.storage,
         "(create the study with storage='sqlite:///study.db' or a PostgreSQL URL)",
     )
-    _check_picklable(
-        "an objective defined at the top level of a module",
-        objective,
-        "(lambdas and nested functions cannot be sent to other processes)",
-    )
-    _check_picklable("callbacks and stop rules that can be pickled", (callbacks, stop), "")
     job = _Job(
         study.name,
         study.storage,

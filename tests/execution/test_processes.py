@@ -87,6 +87,10 @@ def test_processes_need_a_top_level_objective(url: str) -> None:
     study = ht.create_study(storage=url)
     with pytest.raises(ht.ConfigurationError, match="objective defined at the top level"):
         study.optimize(lambda t: 0.0, n_trials=2, n_jobs=2, executor="processes")
+    in_memory = ht.create_study()
+    with pytest.raises(ht.ConfigurationError, match="objective defined at the top level"):
+        in_memory.optimize(lambda t: 0.0, n_trials=2, n_jobs=2, executor="processes")
+    assert isinstance(in_memory.storage, ht.InMemoryStorage)  # not moved for nothing
 
 
 def test_an_in_memory_study_moves_to_a_temporary_sqlite_file(
