@@ -41,46 +41,14 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
+from problems import branin, hartmann6
 
-# --- Synthetic functions, from their formulas ------------------------------------------
-
-_H6_A = np.array(
-    [
-        [10.0, 3.0, 17.0, 3.5, 1.7, 8.0],
-        [0.05, 10.0, 17.0, 0.1, 8.0, 14.0],
-        [3.0, 3.5, 1.7, 10.0, 17.0, 8.0],
-        [17.0, 8.0, 0.05, 10.0, 0.1, 14.0],
-    ]
-)
-_H6_P = 1e-4 * np.array(
-    [
-        [1312, 1696, 5569, 124, 8283, 5886],
-        [2329, 4135, 8307, 3736, 1004, 9991],
-        [2348, 1451, 3522, 2883, 3047, 6650],
-        [4047, 8828, 8732, 5743, 1091, 381],
-    ]
-)
-_H6_ALPHA = np.array([1.0, 1.2, 3.0, 3.2])
-
-
-def hartmann6(x: np.ndarray, z: float = 1.0) -> float:
-    """Hartmann-6 on ``[0, 1]^6`` at fidelity ``z`` (1: the usual function)."""
-    alpha = _H6_ALPHA - 0.1 * (1.0 - z)
-    return float(-alpha @ np.exp(-(_H6_A * (x - _H6_P) ** 2).sum(axis=1)))
+# --- Synthetic functions: problems.py's formulas at a fidelity z --------------------------
 
 
 def hartmann6_slow(x: np.ndarray, z: float, t: int) -> float:
     """Hartmann-6 at fidelity ``z`` plus the gap left after ``t`` epochs at speed ``x_0``."""
     return hartmann6(x, z) + 3.0 * math.exp(-t * (0.05 + 1.5 * float(x[0])))
-
-
-def branin(x: np.ndarray, z: float = 1.0) -> float:
-    """Branin on ``[-5, 10] x [0, 15]`` at fidelity ``z`` (1: the usual function)."""
-    b = 5.1 / (4 * math.pi**2) - 0.01 * (1.0 - z)
-    c = 5 / math.pi - 0.1 * (1.0 - z)
-    t = 1 / (8 * math.pi) + 0.05 * (1.0 - z)
-    x1, x2 = float(x[0]), float(x[1])
-    return (x2 - b * x1**2 + c * x1 - 6) ** 2 + 10 * (1 - t) * math.cos(x1) + 10
 
 
 # --- Tasks -------------------------------------------------------------------------------

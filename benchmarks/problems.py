@@ -155,10 +155,15 @@ class Problem:
 # Synthetic functions, from their published formulas -------------------------------------
 
 
-def branin(x: Sequence[float]) -> float:
-    """Branin-Hoo on ``[-5, 10] x [0, 15]``; minimum 0.397887 at three points."""
-    x1, x2 = x
-    b, c, t = 5.1 / (4 * math.pi**2), 5 / math.pi, 1 / (8 * math.pi)
+def branin(x: Sequence[float], z: float = 1.0) -> float:
+    """Branin-Hoo on ``[-5, 10] x [0, 15]``; minimum 0.397887 at three points.
+
+    ``z < 1`` is a lower fidelity, with the biases of Kandasamy et al. 2017 (BOCA).
+    """
+    x1, x2 = float(x[0]), float(x[1])
+    b = 5.1 / (4 * math.pi**2) - 0.01 * (1.0 - z)
+    c = 5 / math.pi - 0.1 * (1.0 - z)
+    t = 1 / (8 * math.pi) + 0.05 * (1.0 - z)
     return (x2 - b * x1**2 + c * x1 - 6) ** 2 + 10 * (1 - t) * math.cos(x1) + 10
 
 
@@ -185,9 +190,10 @@ _H6_P = 1e-4 * np.array(
 )
 
 
-def _hartmann(x: Sequence[float], a: np.ndarray, p: np.ndarray) -> float:
+def _hartmann(x: Sequence[float], a: np.ndarray, p: np.ndarray, z: float = 1.0) -> float:
+    # z < 1: a lower fidelity, alpha - 0.1 (1 - z) as in Kandasamy et al. 2017 (BOCA).
     inner = np.sum(a * (np.asarray(x, dtype=float) - p) ** 2, axis=1)
-    return float(-np.sum(_H_ALPHA * np.exp(-inner)))
+    return float(-np.sum((_H_ALPHA - 0.1 * (1.0 - z)) * np.exp(-inner)))
 
 
 def hartmann3(x: Sequence[float]) -> float:
@@ -195,9 +201,9 @@ def hartmann3(x: Sequence[float]) -> float:
     return _hartmann(x, _H3_A, _H3_P)
 
 
-def hartmann6(x: Sequence[float]) -> float:
-    """Hartmann-6 on ``[0, 1]^6``; minimum -3.32237."""
-    return _hartmann(x, _H6_A, _H6_P)
+def hartmann6(x: Sequence[float], z: float = 1.0) -> float:
+    """Hartmann-6 on ``[0, 1]^6``; minimum -3.32237 (``z < 1``: a lower fidelity)."""
+    return _hartmann(x, _H6_A, _H6_P, z)
 
 
 def ackley(x: Sequence[float]) -> float:

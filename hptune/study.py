@@ -246,7 +246,8 @@ class Study:
             others = [*history[:number], *history[number + 1 :]]
         elif number < len(history) or (history and history[-1].number >= number):
             others = [t for t in history if t.number != number]  # a partial history
-        budgets = self.pruner.budgets(others) if self.pruner is not None else ()
+        # Rungs matter to joint proposals only; propose_one (empty space) skips the scan.
+        budgets = self.pruner.budgets(others) if self.pruner is not None and space else ()
         return ProposalRequest(
             number, space, others, self.directions, dict(params or {}), tuple(budgets)
         )
