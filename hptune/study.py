@@ -24,10 +24,12 @@ from hptune.space import Distribution, parse_space
 from hptune.stopping import StopReason, StopRule
 from hptune.storage import Storage, StudyRecord, get_storage
 from hptune.trial import (
+    CONSTRAINTS_ATTR,
     FrozenTrial,
     StudyDirection,
     Trial,
     TrialState,
+    check_constraints,
     check_json_value,
     check_number,
 )
@@ -140,12 +142,21 @@ class Study:
 
     @property
     def best_trial(self) -> FrozenTrial:
-        """The complete trial with the best value (the earliest on a tie)."""
+        """The complete trial with the best value (the earliest on a tie).
+
+        Trials that violate a constraint (see :meth:`Trial.set_constraints`) are left out.
+        """
         self._require_single("best_trial", "best_trials")
         complete = self.history(states=[TrialState.COMPLETE])
         if not complete:
             raise TrialStateError(
                 f"study {self.name!r} has no complete trial yet; run some trials first."
+            )
+        complete = [t for t in complete if t.feasible]
+        if not complete:
+            raise TrialStateError(
+                f"study {self.name!r} has no complete trial that meets its constraints; "
+                "every trial has a constraint value above 0."
             )
         sign = 1.0 if self.direction is StudyDirection.MINIMIZE else -1.0
         return min(complete, key=lambda t: sign * t.values[0] if t.values else math.inf)
@@ -164,8 +175,13 @@ class Study:
 
     @property
     def best_trials(self) -> list[FrozenTrial]:
-        """The Pareto-optimal complete trials (the best trial for a single objective)."""
-        complete = [t for t in self.history(states=[TrialState.COMPLETE]) if t.values]
+        """The Pareto-optimal complete trials (the best trial for a single objective).
+
+        Only trials that meet their constraints count; none when no trial does.
+        """
+        complete = [
+            t for t in self.history(states=[TrialState.COMPLETE]) if t.values and t.feasible
+        ]
         if not self.is_multi_objective:
             return [self.best_trial] if complete else []
         from hptune.analysis.pareto import pareto_front
@@ -204,18 +220,27 @@ class Study:
             joint = {k: d for k, d in joint.items() if k not in fixed}
             number = len(history) if record is None else record.number
             proposal = self._propose(record, number, joint, history)
+            recorded: Proposal | None = None
             if record is None:
                 # A declarative space is stored with the trial, in one transaction.
                 params = None
                 if parsed is not None and proposal.claim is None:
                     params = {k: (joint[k], v) for k, v in proposal.params.items()}
+                    recorded = proposal
                 record = self.storage.create_trial(
-                    self.study_id, params=params, expected_number=number
+                    self.study_id,
+                    params=params,
+                    expected_number=number,
+                    system_attrs=proposal.attrs if recorded is not None else None,
                 )
                 if record.number != number:  # another worker started a trial meanwhile
                     history = self.history()
                     proposal = self._propose(record, record.number, joint, history)
             proposal = self._claim(record, joint, proposal)
+            if proposal is not recorded:
+                for key, value in proposal.attrs.items():
+                    self.storage.set_trial_attr(record.trial_id, key, value, system=True)
+                    record.system_attrs[key] = value
             for key, value in record.system_attrs.get("enqueued_user_attrs", {}).items():
                 self.storage.set_trial_attr(record.trial_id, key, value)
                 record.user_attrs[key] = value
@@ -314,18 +339,21 @@ class Study:
         *,
         values: Sequence[float] | None = None,
         state: TrialState | str | None = None,
+        constraints: Sequence[float] | None = None,
     ) -> FrozenTrial:
         """Finish a trial with its value(s), or as pruned or failed; return its record.
 
         ``trial`` is the handle from :meth:`ask` or a trial number. A NaN or infinite
         value fails the trial (the reason is stored). A pruned trial keeps its last
-        reported value.
+        reported value. ``constraints`` are recorded with the result, as
+        :meth:`Trial.set_constraints` does (each is met when <= 0).
 
         Raises:
             InvalidValueError: a value of the wrong type, or the wrong number of values.
             TrialFinishedError: the trial is finished already (nothing changes).
         """
         trial_id = self._trial_id(trial)
+        extra = {} if constraints is None else {CONSTRAINTS_ATTR: check_constraints(constraints)}
         final = TrialState.parse(state) if state is not None else TrialState.COMPLETE
         if value is not None and values is not None:
             raise InvalidValueError("give value or values, not both.")
@@ -333,8 +361,8 @@ class Study:
         if final is TrialState.COMPLETE:
             checked, reason = self._check_values(given)
             if reason is not None:
-                return self._finish(trial_id, TrialState.FAIL, None, reason)
-            return self._finish(trial_id, final, checked, None)
+                return self._finish(trial_id, TrialState.FAIL, None, reason, extra)
+            return self._finish(trial_id, final, checked, None, extra)
         if given is not None:
             raise InvalidValueError(
                 f"a {final.value} trial takes no value, got {given!r}; a pruned trial keeps "
@@ -346,9 +374,9 @@ class Study:
             kept = None if last is None else [current.intermediate_values[last]]
             if kept is not None and self.is_multi_objective:
                 kept = None
-            return self._finish(trial_id, final, kept, None)
+            return self._finish(trial_id, final, kept, None, extra)
         if final is TrialState.FAIL:
-            return self._finish(trial_id, final, None, "told as failed")
+            return self._finish(trial_id, final, None, "told as failed", extra)
         raise InvalidValueError(f"tell needs a final state (complete, pruned, fail), got {final}.")
 
     def _trial_id(self, trial: Trial | int) -> int:
@@ -398,9 +426,16 @@ class Study:
         return checked, None
 
     def _finish(
-        self, trial_id: int, state: TrialState, values: Sequence[float] | None, reason: str | None
+        self,
+        trial_id: int,
+        state: TrialState,
+        values: Sequence[float] | None,
+        reason: str | None,
+        attrs: Mapping[str, Any] | None = None,
     ) -> FrozenTrial:
-        attrs = {} if reason is None else {"fail_reason": reason}
+        attrs = dict(attrs or {})
+        if reason is not None:
+            attrs["fail_reason"] = reason
         return self.storage.finish_trial(trial_id, state, values, system_attrs=attrs)
 
     def enqueue_trial(

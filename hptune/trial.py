@@ -80,6 +80,10 @@ class StudyDirection(enum.Enum):
         return a < b if self is StudyDirection.MINIMIZE else a > b
 
 
+#: The system attribute holding a trial's constraint values.
+CONSTRAINTS_ATTR = "constraints"
+
+
 @dataclass(frozen=True, slots=True)
 class FrozenTrial:
     """The immutable record of one trial, as the storage holds it.
@@ -130,6 +134,32 @@ class FrozenTrial:
     def last_step(self) -> int | float | None:
         """The largest step reported so far, or None."""
         return max(self.intermediate_values) if self.intermediate_values else None
+
+    @property
+    def constraints(self) -> tuple[float, ...] | None:
+        """The constraint values the objective set (each <= 0 when satisfied), or None."""
+        values = self.system_attrs.get(CONSTRAINTS_ATTR)
+        return None if values is None else tuple(float(v) for v in values)
+
+    @property
+    def violation(self) -> float:
+        """How far the trial is from feasible: the sum of its positive constraint values."""
+        values = self.system_attrs.get(CONSTRAINTS_ATTR)
+        return 0.0 if not values else float(sum(max(0.0, float(v)) for v in values))
+
+    @property
+    def feasible(self) -> bool:
+        """True unless a constraint value is above 0 (a trial without any is feasible)."""
+        return self.violation == 0.0
+
+
+def check_constraints(values: Any) -> list[float]:
+    """Return constraint values as a list of finite floats, or raise InvalidValueError."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+        values = [values]
+    if not values:
+        raise InvalidValueError("constraints need at least one value (each <= 0 when met).")
+    return [check_number(f"constraint {i}", v) for i, v in enumerate(values)]
 
 
 def check_json_value(what: str, value: Any) -> None:
@@ -357,6 +387,21 @@ class Trial:
         if not self._intermediate:
             return False
         return self.study.should_prune(self)
+
+    def set_constraints(self, values: float | Sequence[float]) -> None:
+        """Record the trial's constraint values: each is met when <= 0.
+
+        For example ``trial.set_constraints([peak_memory_gb - 16])`` marks a model that
+        needs more than 16 GiB as infeasible, by how much. Feasible trials rank before
+        infeasible ones (:attr:`Study.best_trials`, samplers that take constraints), and
+        infeasible ones by their total violation. Call it again to replace the values.
+
+        Raises:
+            InvalidValueError: a value that is not a finite number (a NaN memory
+                reading, say): a constraint must be known to rank the trial.
+        """
+        checked = check_constraints(values)
+        self.study.storage.set_trial_attr(self.trial_id, CONSTRAINTS_ATTR, checked, system=True)
 
     def set_user_attr(self, key: str, value: Any) -> None:
         """Store a JSON value with the trial (e.g. the number of epochs trained)."""

@@ -71,6 +71,9 @@ class Observations:
         budget: the step the observations are taken at (multi-fidelity), or None. With a
             budget, a trial that reached it counts as COMPLETE with its value there;
             pruned trials that stopped before it stay PRUNED.
+        violation: ``(n,)`` each trial's total constraint violation (0 when feasible or
+            unconstrained; see :meth:`hptune.Trial.set_constraints`). Samplers rank an
+            infeasible trial after every feasible one, then by violation.
     """
 
     names: tuple[str, ...]
@@ -83,7 +86,8 @@ class Observations:
     pending: FloatArray
     cardinality: IntArray
     categorical: npt.NDArray[np.bool_]
-    budget: float | None = None
+    budget: float | None
+    violation: FloatArray
 
     @property
     def n_complete(self) -> int:
@@ -168,7 +172,7 @@ class _UnionCache:
 class _Encoded:
     """The encoded finished trials of one space, grown as trials finish."""
 
-    _BUFFERS = ("x", "y", "state", "step", "numbers")
+    _BUFFERS = ("x", "y", "state", "step", "numbers", "violation")
 
     def __init__(self, names: tuple[str, ...], space: Mapping[str, Distribution], m: int) -> None:
         self.names = names
@@ -181,6 +185,7 @@ class _Encoded:
         self.state = np.empty(64, dtype=np.int64)
         self.step = np.empty(64)
         self.numbers = np.empty(64, dtype=np.int64)
+        self.violation = np.empty(64)
         self.curves: list[Mapping[int | float, float]] = []
         self.at_budget: dict[float, dict[int, float]] = {}
         self.n = 0
@@ -231,6 +236,7 @@ class _Encoded:
         last = trial.last_step
         self.step[i] = np.nan if last is None else float(last)
         self.numbers[i] = trial.number
+        self.violation[i] = trial.violation
         self.curves.append(trial.intermediate_values)
         if i and self.numbers[i - 1] > trial.number:
             self.ordered = False
@@ -377,7 +383,7 @@ class ModelBasedSampler(Sampler):
             n = encoded.n
             x, y = encoded.x[:n].copy(), encoded.y[:n].copy()
             state, step = encoded.state[:n].copy(), encoded.step[:n].copy()
-            numbers = encoded.numbers[:n].copy()
+            numbers, violation = encoded.numbers[:n].copy(), encoded.violation[:n].copy()
             budget = None
             if request.budgets and len(signs) == 1:
                 need = max(self.n_startup_trials, len(names) + 1)
@@ -388,12 +394,23 @@ class ModelBasedSampler(Sampler):
         ]
         cardinality = np.array([d.cardinality() or 0 for d in space.values()], dtype=np.int64)
         categorical = np.array([isinstance(d, Categorical) for d in space.values()], dtype=bool)
-        arrays = [x, y, state, step, numbers]
+        arrays = [x, y, state, step, numbers, violation]
         pending_x = np.array(pending).reshape(len(pending), len(names))
         for array in (*arrays, pending_x, cardinality, categorical):
             array.flags.writeable = False
         return Observations(
-            names, space, x, y, state, step, numbers, pending_x, cardinality, categorical, budget
+            names,
+            space,
+            x,
+            y,
+            state,
+            step,
+            numbers,
+            pending_x,
+            cardinality,
+            categorical,
+            budget,
+            violation,
         )
 
     def _design_point(self, obs: Observations, number: int) -> FloatArray:

@@ -40,15 +40,21 @@ class ProposalRequest:
 
 @dataclass(frozen=True, slots=True)
 class Proposal:
-    """A sampler's answer: a value per parameter, and an optional claim key.
+    """A sampler's answer: a value per parameter, an optional claim key, attributes.
 
     When ``claim`` is set the study gives the key to the trial through the storage; if
     another trial holds it already, the study asks again with a fresh history. This is
     how several workers avoid taking the same point of a finite space.
+
+    ``attrs`` are JSON values the study records as the trial's system attributes with
+    the proposal (a CMA-ES generation, the strategy ``auto`` chose), so that a sampler
+    can rebuild its state from the history alone. Keys are prefixed by the sampler's
+    name by convention (``"cmaes:generation"``).
     """
 
     params: dict[str, Any]
     claim: str | None = None
+    attrs: dict[str, Any] = field(default_factory=dict)
 
 
 class Sampler(abc.ABC):

@@ -180,11 +180,12 @@ class GPSampler(ModelBasedSampler):
         weights = rng.dirichlet(np.ones(m)) if m > 1 else None
         usable = ~np.all(np.isnan(obs.x), axis=1)
         x, y, state = obs.x[usable], obs.y[usable], obs.state[usable]
+        violation = obs.violation[usable]
         if not len(x):
             return rng.random((_N_RETURNED, d))
         with _single_threaded_blas():
-            data = self._training_set(obs, x, y, state, weights)
-            theta = self._hyperparameters(obs, x, y, state)
+            data = self._training_set(obs, x, y, state, violation, weights)
+            theta = self._hyperparameters(obs, x, y, state, violation)
             post = gpm.Posterior(data.inputs, data.y, theta, obs.categorical)
             post, best = self._add_pending(obs, data, post)
             order = np.argsort(data.y, kind="stable")[:_N_INCUMBENTS]
@@ -199,10 +200,11 @@ class GPSampler(ModelBasedSampler):
         x: FloatArray,
         y: FloatArray,
         state: npt.NDArray[np.int64],
+        violation: FloatArray,
         weights: FloatArray | None,
     ) -> _Data:
         """Return the (warped, possibly subsampled) data of the rows ``x, y, state``."""
-        target = _impute(_scalarize(y, state, weights), state)
+        target = _impute(_scalarize(y, state, weights), state, violation)
         warped = gpm.warp(target)
         n = len(x)
         if n > self.max_model_trials:
@@ -211,13 +213,18 @@ class GPSampler(ModelBasedSampler):
         return _Data(x, _model_inputs(x, obs), warped)
 
     def _hyperparameters(
-        self, obs: Observations, x: FloatArray, y: FloatArray, state: npt.NDArray[np.int64]
+        self,
+        obs: Observations,
+        x: FloatArray,
+        y: FloatArray,
+        state: npt.NDArray[np.int64],
+        violation: FloatArray,
     ) -> FloatArray:
         """Return the hyperparameters fitted to the rows up to the last checkpoint."""
         c = _checkpoint(len(x))
         m = y.shape[1]
         weights = np.random.default_rng([self.seed, c, 1]).dirichlet(np.ones(m)) if m > 1 else None
-        data = self._training_set(obs, x[:c], y[:c], state[:c], weights)
+        data = self._training_set(obs, x[:c], y[:c], state[:c], violation[:c], weights)
         digest = hashlib.blake2b(digest_size=16)
         for part in (data.inputs.x, data.inputs.inactive, data.y, obs.categorical):
             digest.update(np.ascontiguousarray(part).tobytes())
@@ -331,8 +338,23 @@ def _scalarize(
     return out
 
 
-def _impute(target: FloatArray, state: npt.NDArray[np.int64]) -> FloatArray:
-    """Fill failed and pruned rows in (see the class docstring); zeros without data."""
+def _impute(target: FloatArray, state: npt.NDArray[np.int64], violation: FloatArray) -> FloatArray:
+    """Fill failed and pruned rows in (see the class docstring); zeros without data.
+
+    A complete trial that violates a constraint counts as the worst feasible value plus
+    its violation in units of the feasible values' spread, so the model leads back
+    towards the feasible region; with no feasible trial, by violation alone.
+    """
+    infeasible = violation > 0
+    if infeasible.any():
+        feasible = ~infeasible & (state == COMPLETE) & np.isfinite(target)
+        if not feasible.any():
+            return np.where(infeasible, violation, np.max(violation))
+        good = target[feasible]
+        scale = max(float(np.ptp(good)), 1e-12) / float(np.max(violation))
+        out = _impute(target, np.where(infeasible, FAIL, state), np.zeros_like(violation))
+        out[infeasible] = float(np.max(good)) + scale * violation[infeasible]
+        return out
     complete = (state == COMPLETE) & np.isfinite(target)
     if not complete.any():
         return np.zeros(len(target))  # every point alike: the variance alone guides

@@ -190,15 +190,21 @@ class TPESampler(ModelBasedSampler):
         return points[np.argsort(-score, kind="stable")]
 
     def _good(self, obs: Observations) -> tuple[IntArray, FloatArray]:
-        """Return the rows of the good group, best first, and their weights."""
+        """Return the rows of the good group, best first, and their weights.
+
+        Ranked: feasible complete trials by value, then pruned ones (furthest step
+        first), then infeasible complete ones (least violation first).
+        """
         state = obs.state
-        if not state.any():  # all complete (COMPLETE is 0): the common case
+        infeasible = obs.violation > 0
+        violating = ((state == COMPLETE) & infeasible).nonzero()[0]
+        if not state.any() and not len(violating):  # all complete (COMPLETE is 0)
             complete = pruned = None
             n_ranked = len(state)
         else:
-            complete = (state == COMPLETE).nonzero()[0]
+            complete = ((state == COMPLETE) & ~infeasible).nonzero()[0]
             pruned = (state == PRUNED).nonzero()[0]
-            n_ranked = len(complete) + len(pruned)
+            n_ranked = len(complete) + len(pruned) + len(violating)
         if not n_ranked:
             return np.empty(0, dtype=np.int64), np.empty(0)
         n_good = self._n_good(n_ranked)
@@ -212,6 +218,9 @@ class TPESampler(ModelBasedSampler):
             value = np.zeros(len(pruned)) if multi else obs.y[pruned, 0]
             order = np.lexsort((np.nan_to_num(value, nan=np.inf), -step))
             good = np.concatenate([good, pruned[order[: n_good - len(good)]]])
+        if len(violating) and len(good) < n_good:
+            order = np.argsort(obs.violation[violating], kind="stable")
+            good = np.concatenate([good, violating[order[: n_good - len(good)]]])
         if multi:
             return good, np.ones(len(good))
         return good, 1.0 - np.arange(len(good)) / len(good)
