@@ -38,6 +38,8 @@ from hptune.pruners import (
     SuccessiveHalvingPruner,
 )
 from hptune.samplers import (
+    CmaEsSampler,
+    EvolutionSampler,
     GPSampler,
     GridSampler,
     QMCSampler,
@@ -63,10 +65,12 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Categorical",
+    "CmaEsSampler",
     "ConfigurationError",
     "ConvergenceRule",
     "Distribution",
     "DuplicatedStudyError",
+    "EvolutionSampler",
     "Float",
     "FrozenTrial",
     "GPSampler",

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from hptune._registry import resolve
 from hptune.exceptions import ConfigurationError
 from hptune.samplers.base import Proposal, ProposalRequest, Sampler, infer_space
+from hptune.samplers.cmaes import CmaEsSampler
+from hptune.samplers.evolution import EvolutionSampler
 from hptune.samplers.gp import GPSampler
 from hptune.samplers.grid import GridSampler
 from hptune.samplers.qmc import QMCSampler
@@ -16,6 +18,8 @@ from hptune.samplers.tpe import TPESampler
 
 __all__ = [
     "SAMPLER_NAMES",
+    "CmaEsSampler",
+    "EvolutionSampler",
     "GPSampler",
     "GridSampler",
     "Proposal",
@@ -34,6 +38,8 @@ _FACTORIES: dict[str, Callable[[int | None], Sampler]] = {
     "qmc": lambda seed: QMCSampler(seed=seed),
     "tpe": lambda seed: TPESampler(seed=seed),
     "gp": lambda seed: GPSampler(seed=seed),
+    "cmaes": lambda seed: CmaEsSampler(seed=seed),
+    "evolution": lambda seed: EvolutionSampler(seed=seed),
 }
 
 #: Every name :func:`get_sampler` accepts.

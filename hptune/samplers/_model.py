@@ -35,7 +35,15 @@ from hptune.samplers.qmc import sequence_point
 from hptune.space import Categorical, Distribution
 from hptune.trial import FrozenTrial, StudyDirection, TrialState
 
-__all__ = ["COMPLETE", "FAIL", "PRUNED", "ModelBasedSampler", "Observations", "union_space"]
+__all__ = [
+    "COMPLETE",
+    "FAIL",
+    "PRUNED",
+    "ModelBasedSampler",
+    "Observations",
+    "TailScanner",
+    "union_space",
+]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -117,14 +125,14 @@ def union_space(
     return {name: cache.latest[name][0] for name in sorted(cache.latest)}
 
 
-class _TailScanner:
+class TailScanner:
     """Find the finished trials not seen before, reading only the tail of the history.
 
     The history is ordered by number. Every trial numbered below ``watermark`` is
     finished and was returned already; those above it that were returned are in
     ``seen``. A history that cannot be the one seen before (a sampler object reused for
     another study) starts the scan over and bumps ``generation``, so that whatever was
-    built from the old history is dropped.
+    built from the old history is dropped; ``reset`` tells whether the last call did so.
     """
 
     def __init__(self) -> None:
@@ -132,9 +140,12 @@ class _TailScanner:
         self.seen: set[int] = set()
         self.anchor: tuple[int, Any] | None = None  # (trial_id, datetime_start) of trial 0
         self.generation = 0
+        self.reset = False
 
     def new_finished(self, history: Sequence[FrozenTrial]) -> list[FrozenTrial]:
-        if self._is_other_study(history):
+        """Return the trials that finished since the last call, ordered as in ``history``."""
+        self.reset = self._is_other_study(history)
+        if self.reset:
             self.watermark, self.anchor = 0, None
             self.seen.clear()
             self.generation += 1
@@ -164,7 +175,7 @@ class _TailScanner:
 
 class _UnionCache:
     def __init__(self) -> None:
-        self.scanner = _TailScanner()
+        self.scanner = TailScanner()
         self.generation = 0
         self.latest: dict[str, tuple[Distribution, int]] = {}
 
@@ -177,7 +188,7 @@ class _Encoded:
     def __init__(self, names: tuple[str, ...], space: Mapping[str, Distribution], m: int) -> None:
         self.names = names
         self.space = space
-        self.scanner = _TailScanner()
+        self.scanner = TailScanner()
         self.generation = 0
         d = len(names)
         self.x = np.empty((64, d))

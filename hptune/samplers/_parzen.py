@@ -209,25 +209,28 @@ class _Mixture:
         cells = lay.cells(points)
         features, offset = self._features(points, cells)
         k, n = len(points), self.n
-        out = np.empty((k, n + 1))
+        # Components by rows: G @ F.T is several times faster than F @ G.T for a thin F
+        # (OpenBLAS on the (n, D) x (D, k) product with a small D).
+        out = np.empty((n + 1, k))
         step = max(1, _CHUNK_FLOPS // max(1, k * features.shape[1]))
+        features_t = features.T
         for start in range(0, n, step):
             stop = min(start + step, n)
-            np.matmul(features, self.G[start:stop].T, out=out[:, start:stop])
-        prior = out[:, n]
+            np.matmul(self.G[start:stop], features_t, out=out[start:stop])
+        prior = out[n]
         prior.fill(self.log_prior_weight)
         if offset is not None:
             prior -= offset
         for t, widths in enumerate(lay.log_widths):  # the uniform mass of finite cells
             prior += widths[cells[:, t]]
-        top = out.max(axis=1, keepdims=True)  # finite: the prior or a component is
+        top = out.max(axis=0)  # finite: the prior or a component is
         out -= top
         # float32 is enough once the maximum is out (terms in (0, 1], a relative error
         # near 1e-7), and its exp and sum are several times faster.
         scaled = out.astype(np.float32)
         np.exp(scaled, out=scaled)
-        result: FloatArray = np.log(scaled.sum(axis=1).astype(np.float64))
-        result += top[:, 0]
+        result: FloatArray = np.log(scaled.sum(axis=0).astype(np.float64))
+        result += top
         if offset is not None:
             result += offset
         return result

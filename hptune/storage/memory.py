@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import math
 import threading
 from collections import deque
 from collections.abc import Mapping, Sequence
@@ -30,7 +31,13 @@ def _now() -> dt.datetime:
 
 
 def _jsonsnapshot(value: Any, what: str = "the value") -> Any:
-    # Keep the same strict-JSON guarantee as the SQL storage.
+    # Keep the same strict-JSON guarantee as the SQL storage. Plain scalars (most
+    # parameter values) come back from JSON as they are: no round trip for them.
+    kind = type(value)
+    if kind is str or kind is bool or kind is int or value is None:
+        return value
+    if kind is float and math.isfinite(value):
+        return value
     return json.loads(dumps_strict(value, what))
 
 

@@ -1,0 +1,725 @@
+"""CMA-ES: an evolution strategy that adapts a Gaussian search distribution to the problem.
+
+The covariance matrix adaptation evolution strategy [1] samples a generation of
+``lambda`` points from ``N(m, sigma^2 C)``, ranks them, moves the mean to a weighted
+average of the best half, and adapts the step size ``sigma`` (cumulative step-size
+adaptation) and the covariance ``C`` (rank-one update from the evolution path plus rank-mu
+update from the selected steps). This module runs it over the unit-cube encoding of the
+float and integer parameters (``space.py``: log scales are linear there). Design choices:
+
+* **State from the history only.** Nothing but JSON is written to the storage. Each
+  proposal carries system attributes: ``cmaes:restart``, ``cmaes:generation`` and
+  ``cmaes:popsize`` (which generation of which run it belongs to), ``cmaes:x`` (the
+  continuous point it was sampled at, which integers alone would not give back) and
+  ``cmaes:space`` (a key of the space it was sampled in). The sampler replays the
+  generations from the finished trials that carry them: a generation is complete when
+  ``popsize`` of its trials are finished, and updates the distribution with the first
+  ``popsize`` of them by number. The replayed state is cached and extended as trials
+  finish (finished trials never change), so an ask replays at most the generations
+  completed since the previous one; a resumed study or another process rebuilds the same
+  state from the same history.
+* **Asynchrony.** Asking never waits for stragglers: while the current generation has
+  fewer than ``popsize`` finished trials, every ask (beyond ``popsize`` too) samples the
+  current distribution. Which finished trials formed a generation depends on what was
+  finished when the next one started, so the first trial of a generation records the
+  trials it skipped (``cmaes:skipped``: those still running then, numbered below the last
+  one used), and a replay uses the same ones. Late trials of a past generation are ignored.
+* **Bounds.** A point is redrawn (up to 16 draws) until it lies in the cube, and clipped
+  to it after that; the update uses the point that was evaluated, so the mean stays in
+  the cube.
+* **Integers and stepped floats** (CMA-ES with margin [2]). A discrete parameter keeps a
+  value for a whole cell of the cube; once ``sigma`` is small against the cell, plain
+  CMA-ES would stop moving it. After each update the marginal probability of leaving the
+  current cell is kept at least ``alpha = 1 / (d * lambda)`` (``alpha / 2`` on each side
+  of an interior cell) by widening that coordinate (a diagonal scaling ``A``: points are
+  ``m + sigma * A * y``, ``y ~ N(0, C)``) and moving the mean inside the cell, which is
+  what [2] does. Within a generation, a configuration already taken by another trial of it
+  is redrawn (a few times), so converged integer parameters do not repeat evaluations.
+* **Restarts (IPOP [3]).** A run stops when ``sigma`` is tiny against the cube, when the
+  generation's best did not improve for ``10 + 30 d / lambda`` generations or the recent
+  bests and the current values are flat, when every trial of a generation ranks the same,
+  or when the condition number of ``C`` passes 1e14. The next run starts from a random
+  mean (drawn from the seed and the run's index) with ``sigma0`` and twice the population.
+* **Large spaces.** Past 40 dimensions the covariance is diagonal (sep-CMA-ES [4]: learning
+  rates scaled by ``(d + 2) / 3``), so an update costs ``O(lambda d)``, no eigensolver.
+* **Categorical parameters** are not modelled: each takes its value in the best trial so
+  far with probability 0.8, else a uniform value (both drawn from the seed, the trial
+  number and the parameter name). Parameters outside the joint space of a define-by-run
+  study (those not every finished trial shares) are drawn uniformly.
+* **Ranking.** Complete feasible trials by value; then infeasible ones (see
+  :meth:`hptune.Trial.set_constraints`) by violation; then pruned and failed trials.
+* Randomness comes from ``(seed, trial number)`` only.
+
+[1] N. Hansen, "The CMA evolution strategy: a tutorial", arXiv:1604.00772, 2016.
+[2] R. Hamano, S. Saito, M. Nomura, S. Shirakawa, "CMA-ES with margin: lower-bounding
+marginal probability for mixed-integer black-box optimization", GECCO 2022.
+[3] A. Auger, N. Hansen, "A restart CMA evolution strategy with increasing population
+size", CEC 2005.
+[4] R. Ros, N. Hansen, "A simple modification in CMA-ES achieving linear time and space
+complexity", PPSN 2008.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import secrets
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy.special import ndtr, ndtri
+
+from hptune.exceptions import ConfigurationError
+from hptune.samplers._model import TailScanner
+from hptune.samplers.base import (
+    Proposal,
+    ProposalRequest,
+    Sampler,
+    trial_uniform,
+)
+from hptune.space import Categorical, Distribution, Int
+from hptune.trial import FrozenTrial, StudyDirection, TrialState
+
+__all__ = ["CmaEsSampler"]
+
+FloatArray = npt.NDArray[np.float64]
+
+RESTART_ATTR = "cmaes:restart"
+GENERATION_ATTR = "cmaes:generation"
+POPSIZE_ATTR = "cmaes:popsize"
+X_ATTR = "cmaes:x"
+SPACE_ATTR = "cmaes:space"
+SKIPPED_ATTR = "cmaes:skipped"
+
+# Past this many dimensions the covariance is diagonal (sep-CMA-ES).
+_SEP_DIMENSIONS = 40
+# Draws of a point before it is clipped to the cube; redraws of a configuration that a
+# trial of the same generation holds already.
+_BOUND_DRAWS = 16
+_DEDUP_DRAWS = 8
+# Stop criteria of a run (unit-cube coordinates; relative function tolerance).
+_TOL_X = 1e-6
+_TOL_FUN = 1e-9
+_MAX_CONDITION = 1e14
+# Probability that a categorical parameter keeps the best trial's value.
+_KEEP_BEST = 0.8
+# Seed stream of restart means: [seed, _RESTART_STREAM, run] never equals [seed, number].
+_RESTART_STREAM = 0x5EED
+# IPOP stops doubling the population here.
+_MAX_POPSIZE = 1024
+# Spaces whose replayed state is cached per sampler (a study usually has one).
+_CACHE_SIZE = 8
+
+
+class CmaEsSampler(Sampler):
+    """CMA-ES over the float and integer parameters, with margin and IPOP restarts.
+
+    See the module docstring for the design (state rebuilt from the trials' system
+    attributes, asynchronous generations, bounds, integers, restarts, categoricals).
+    Single-objective only.
+
+    Cost per proposal: the tail of the history since the last ask is read, the
+    generations completed since then are replayed (``O(lambda d^2 + d^3)`` each), and
+    one point is drawn (``O(d^2)``).
+
+    Args:
+        seed: makes the proposals reproducible; None draws a fresh seed.
+        x0: the initial mean, as parameter values (a dict; missing parameters start at
+            the centre of their range). The first run only; restarts draw a random mean.
+        sigma0: the initial step size, as a fraction of each parameter's (encoded) range.
+        popsize: the population of the first run; None is ``4 + floor(3 ln d)``.
+        ipop: double the population at each restart (IPOP); with False a restart keeps
+            it.
+        margin: keep integer and stepped parameters moving (CMA-ES with margin).
+
+    Raises:
+        ConfigurationError: an argument of the wrong type or out of range; at proposal
+            time, a study with several objectives.
+
+    Example:
+        >>> import hptune as ht
+        >>> study = ht.create_study(sampler=CmaEsSampler(seed=0))
+        >>> study.optimize(lambda t: (t.suggest_float("x", -3, 3) - 1) ** 2
+        ...                + t.suggest_float("y", -3, 3) ** 2, n_trials=60,
+        ...                show_progress=False)  # doctest: +ELLIPSIS
+        StopReason(...)
+        >>> round(study.best_params["x"])
+        1
+    """
+
+    def __init__(
+        self,
+        seed: int | None = None,
+        *,
+        x0: Mapping[str, Any] | None = None,
+        sigma0: float = 0.3,
+        popsize: int | None = None,
+        ipop: bool = True,
+        margin: bool = True,
+    ) -> None:
+        if x0 is not None and not isinstance(x0, Mapping):
+            raise ConfigurationError(
+                f"CmaEsSampler: x0 must be a dict of parameter values or None, got x0={x0!r}."
+            )
+        if (
+            isinstance(sigma0, bool)
+            or not isinstance(sigma0, (int, float))
+            or not math.isfinite(sigma0)
+            or not 0 < sigma0 <= 1
+        ):
+            raise ConfigurationError(
+                f"CmaEsSampler: sigma0 must be a number in (0, 1] (a fraction of each "
+                f"parameter's range), got sigma0={sigma0!r}."
+            )
+        if popsize is not None and (
+            isinstance(popsize, bool) or not isinstance(popsize, int) or popsize < 2
+        ):
+            raise ConfigurationError(
+                f"CmaEsSampler: popsize must be an int >= 2 or None, got popsize={popsize!r}."
+            )
+        for arg, value in (("ipop", ipop), ("margin", margin)):
+            if not isinstance(value, bool):
+                raise ConfigurationError(
+                    f"CmaEsSampler: {arg} must be True or False, got {arg}={value!r}."
+                )
+        self.seed = secrets.randbits(63) if seed is None else int(seed)
+        self.x0 = None if x0 is None else dict(x0)
+        self.sigma0 = float(sigma0)
+        self.popsize = popsize
+        self.ipop = ipop
+        self.margin = margin
+        self._lock = threading.Lock()
+        self._replays: dict[tuple[Any, ...], _Replay] = {}
+        self._joint = _JointSpace()
+
+    def __repr__(self) -> str:
+        return (
+            f"CmaEsSampler(seed={self.seed}, x0={self.x0!r}, sigma0={self.sigma0}, "
+            f"popsize={self.popsize}, ipop={self.ipop}, margin={self.margin})"
+        )
+
+    # Caches are memos of the history: rebuilt after pickling (processes executor).
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        for key in ("_lock", "_replays", "_joint"):
+            state.pop(key, None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+        self._replays = {}
+        self._joint = _JointSpace()
+
+    def infer_space(self, history: Sequence[FrozenTrial]) -> dict[str, Distribution]:
+        """Return the parameters every finished (complete or pruned) trial shares."""
+        with self._lock:
+            return self._joint.update(history)
+
+    def propose_one(self, request: ProposalRequest, name: str, distribution: Distribution) -> Any:
+        """Draw a parameter outside the joint space uniformly (seeded)."""
+        _check_single_objective(request.directions)
+        return distribution.from_unit(trial_uniform(self.seed, request.number, name))
+
+    def propose(self, request: ProposalRequest) -> Proposal:
+        _check_single_objective(request.directions)
+        if not request.space:
+            return Proposal({})
+        names = sorted(request.space)
+        dims = tuple(n for n in names if _is_numeric(request.space[n]))
+        sign = -1.0 if request.directions[0] is StudyDirection.MAXIMIZE else 1.0
+        key = (tuple((n, request.space[n]) for n in names), sign)
+        with self._lock:
+            replay = self._replays.get(key)
+            if replay is None:
+                if len(self._replays) >= _CACHE_SIZE:
+                    self._replays.pop(next(iter(self._replays)))
+                replay = self._replays[key] = _Replay(
+                    self, {n: request.space[n] for n in dims}, sign
+                )
+            replay.read(request.history)
+            params: dict[str, Any] = {}
+            attrs: dict[str, Any] = {}
+            if dims:
+                params, attrs = replay.propose(request.number)
+            best = replay.best_params
+        for name in names:
+            if name in params:
+                continue
+            dist = request.space[name]
+            keep = trial_uniform(self.seed, request.number, f"cmaes:keep:{name}") < _KEEP_BEST
+            if keep and best is not None and name in best and dist.contains(best[name]):
+                params[name] = best[name]
+            else:
+                params[name] = dist.from_unit(trial_uniform(self.seed, request.number, name))
+        return Proposal(params, attrs=attrs)
+
+
+def _check_single_objective(directions: Sequence[StudyDirection]) -> None:
+    if len(directions) != 1:
+        raise ConfigurationError(
+            f"CmaEsSampler optimizes a single objective, but the study has {len(directions)}; "
+            'use sampler="evolution" (NSGA-II) or sampler="tpe" for several objectives.'
+        )
+
+
+def _is_numeric(dist: Distribution) -> bool:
+    """Whether CMA-ES models the parameter: floats and integers with more than one value."""
+    return not isinstance(dist, Categorical) and (dist.cardinality() or 2) > 1
+
+
+class _JointSpace:
+    """The parameters every finished (complete or pruned) trial shares, kept up to date."""
+
+    def __init__(self) -> None:
+        self.scanner = TailScanner()
+        self.space: dict[str, Distribution] | None = None
+
+    def update(self, history: Sequence[FrozenTrial]) -> dict[str, Distribution]:
+        fresh = self.scanner.new_finished(history)
+        if self.scanner.reset:
+            self.space = None
+        for trial in fresh:
+            if trial.state not in (TrialState.COMPLETE, TrialState.PRUNED):
+                continue
+            if self.space is None:
+                self.space = dict(trial.distributions)
+            else:
+                self.space = {
+                    k: d for k, d in self.space.items() if trial.distributions.get(k) == d
+                }
+        return dict(sorted((self.space or {}).items()))
+
+
+# The numerics ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Constants:
+    """Strategy parameters of Hansen's tutorial [1] (positive weights only)."""
+
+    weights: FloatArray
+    mueff: float
+    cs: float
+    ds: float
+    cc: float
+    c1: float
+    cmu: float
+    chi: float
+    sep: bool
+
+    @classmethod
+    def of(cls, d: int, lam: int) -> _Constants:
+        mu = lam // 2
+        w = math.log((lam + 1) / 2) - np.log(np.arange(1, mu + 1))
+        w /= w.sum()
+        mueff = float(1.0 / np.sum(w**2))
+        cs = (mueff + 2) / (d + mueff + 5)
+        ds = 1 + 2 * max(0.0, math.sqrt((mueff - 1) / (d + 1)) - 1) + cs
+        cc = (4 + mueff / d) / (d + 4 + 2 * mueff / d)
+        c1 = 2 / ((d + 1.3) ** 2 + mueff)
+        cmu = min(1 - c1, 2 * (mueff - 2 + 1 / mueff) / ((d + 2) ** 2 + mueff))
+        sep = d > _SEP_DIMENSIONS
+        if sep:  # sep-CMA-ES: a diagonal covariance learns (d + 2) / 3 times faster
+            c1 = min(1.0, c1 * (d + 2) / 3)
+            cmu = min(1 - c1, cmu * (d + 2) / 3)
+        chi = math.sqrt(d) * (1 - 1 / (4 * d) + 1 / (21 * d * d))
+        return cls(w, mueff, cs, ds, cc, c1, cmu, chi, sep)
+
+
+@dataclass(frozen=True, slots=True)
+class _State:
+    """The search distribution of one generation of one run, and the run's stop record."""
+
+    run: int
+    generation: int
+    lam: int
+    mean: FloatArray
+    sigma: float
+    cov: FloatArray
+    basis: FloatArray  # eigenvectors of cov (columns)
+    scale: FloatArray  # square roots of its eigenvalues
+    ps: FloatArray
+    pc: FloatArray
+    margin_scale: FloatArray  # the diagonal A of CMA-ES with margin (1 for floats)
+    bests: tuple[float, ...]  # the best value of each recent generation
+    run_best: float
+    stale: int  # generations since run_best improved
+
+
+@dataclass(frozen=True, slots=True)
+class _Cell:
+    """Where a discrete parameter's values change in the unit cube."""
+
+    n: int
+    log_bounds: tuple[float, float] | None  # (log(low - 0.5), log(high + 0.5)) of log ints
+    low: int
+
+    def bounds(self, u: float) -> tuple[float | None, float | None]:
+        """The cell of ``u``: its lower and upper edges (None at the ends of the range)."""
+        if self.log_bounds is None:
+            k = min(max(math.floor(u * self.n), 0), self.n - 1)
+            return (k / self.n if k > 0 else None), ((k + 1) / self.n if k < self.n - 1 else None)
+        lo_log, hi_log = self.log_bounds
+        v = min(
+            max(round(math.exp(lo_log + u * (hi_log - lo_log))), self.low), self.low + self.n - 1
+        )
+        span = hi_log - lo_log
+        lower = (math.log(v - 0.5) - lo_log) / span if v > self.low else None
+        upper = (math.log(v + 0.5) - lo_log) / span if v < self.low + self.n - 1 else None
+        return lower, upper
+
+
+def _cell_of(dist: Distribution) -> _Cell | None:
+    n = dist.cardinality()
+    if n is None:
+        return None
+    if isinstance(dist, Int) and dist.log:
+        return _Cell(n, (math.log(dist.low - 0.5), math.log(dist.high + 0.5)), dist.low)
+    return _Cell(n, None, 0)
+
+
+def _fresh_state(run: int, lam: int, mean: FloatArray, sigma: float) -> _State:
+    d = len(mean)
+    return _State(
+        run=run,
+        generation=0,
+        lam=lam,
+        mean=mean,
+        sigma=sigma,
+        cov=np.eye(d),
+        basis=np.eye(d),
+        scale=np.ones(d),
+        ps=np.zeros(d),
+        pc=np.zeros(d),
+        margin_scale=np.ones(d),
+        bests=(),
+        run_best=math.inf,
+        stale=0,
+    )
+
+
+def _draw(state: _State, rng: np.random.Generator) -> FloatArray:
+    """Points ``(k, d)`` drawn from the state's distribution, the first inside the cube first.
+
+    ``_BOUND_DRAWS`` points are drawn; those inside the cube come first, in draw order,
+    then the others clipped to it.
+    """
+    z = rng.standard_normal((_BOUND_DRAWS, len(state.mean)))
+    y = (z * state.scale) @ state.basis.T
+    x = state.mean + state.sigma * state.margin_scale * y
+    inside = np.all((x >= 0.0) & (x <= 1.0), axis=1)
+    order = np.argsort(~inside, kind="stable")
+    points: FloatArray = np.clip(x[order], 0.0, 1.0)
+    return points
+
+
+def _update(
+    state: _State,
+    xs: FloatArray,
+    ranked_values: FloatArray,
+    flat: bool,
+    cells: Sequence[_Cell | None],
+) -> tuple[_State, bool]:
+    """One CMA-ES update from a generation's points ``xs`` ranked best first.
+
+    ``ranked_values`` are the complete feasible values in rank order (for the stop
+    criteria); ``flat`` says that every point ranked the same. Returns the next state and
+    whether the run should stop.
+    """
+    d = len(state.mean)
+    c = _Constants.of(d, state.lam)
+    mu = len(c.weights)
+    step = state.sigma * state.margin_scale
+    y = (xs[:mu] - state.mean) / step
+    yw = c.weights @ y
+    mean = state.mean + step * yw
+    inv_sqrt_yw = state.basis @ ((state.basis.T @ yw) / state.scale)
+    ps = (1 - c.cs) * state.ps + math.sqrt(c.cs * (2 - c.cs) * c.mueff) * inv_sqrt_yw
+    norm_ps = float(np.linalg.norm(ps))
+    generation = state.generation + 1
+    hsig = norm_ps / math.sqrt(1 - (1 - c.cs) ** (2 * generation)) < (1.4 + 2 / (d + 1)) * c.chi
+    pc = (1 - c.cc) * state.pc + hsig * math.sqrt(c.cc * (2 - c.cc) * c.mueff) * yw
+    c1a = c.c1 * (1 - (1 - hsig) * c.cc * (2 - c.cc))
+    rank_mu = (y.T * c.weights) @ y
+    cov = (1 - c1a - c.cmu) * state.cov + c.c1 * np.outer(pc, pc) + c.cmu * rank_mu
+    if c.sep:
+        cov = np.diag(np.diag(cov))
+    sigma = state.sigma * math.exp(min(1.0, (c.cs / c.ds) * (norm_ps / c.chi - 1)))
+    n_ranked = len(ranked_values)
+    if n_ranked == state.lam and ranked_values[0] == ranked_values[math.ceil(0.7 * n_ranked) - 1]:
+        sigma *= math.exp(0.2 + c.cs / c.ds)  # flat fitness: widen the search
+    if c.sep:
+        variances = np.diag(cov).copy()
+        basis = np.eye(d)
+    else:
+        cov = (cov + cov.T) / 2
+        variances, basis = np.linalg.eigh(cov)
+    variances = np.maximum(variances, 1e-300)
+    scale = np.sqrt(variances)
+    sigma = min(sigma, 1.0 / float(np.sqrt(np.max(np.diag(cov)))))
+    mean = np.clip(mean, 0.0, 1.0)
+
+    gen_best = float(ranked_values[0]) if n_ranked else math.inf
+    improved = gen_best < state.run_best - _TOL_FUN * abs(state.run_best) - 1e-300
+    history_length = 10 + math.ceil(30 * d / state.lam)
+    bests = (*state.bests, gen_best)[-history_length:]
+    run_best = min(gen_best, state.run_best)
+    stale = 0 if improved else state.stale + 1
+    margin_scale = np.ones(d)
+    if any(cell is not None for cell in cells):
+        mean, margin_scale = _apply_margin(mean, sigma, np.diag(cov), cells, d * state.lam)
+    next_state = _State(
+        state.run,
+        generation,
+        state.lam,
+        mean,
+        sigma,
+        cov,
+        basis,
+        scale,
+        ps,
+        pc,
+        margin_scale,
+        bests,
+        run_best,
+        stale,
+    )
+    return next_state, flat or _should_stop(next_state, ranked_values, history_length)
+
+
+def _apply_margin(
+    mean: FloatArray,
+    sigma: float,
+    variances: FloatArray,
+    cells: Sequence[_Cell | None],
+    d_lambda: int,
+) -> tuple[FloatArray, FloatArray]:
+    """Keep each discrete coordinate's probability of leaving its cell >= 1 / (d lambda).
+
+    An interior cell needs ``alpha / 2`` on each side: when a side has less, the marginal
+    Gaussian is replaced by the one with the raised tail probabilities (a wider scale,
+    a mean moved inside the cell). An end cell needs ``alpha`` on its one side: the mean
+    moves toward it. Returns the new mean and the scaling ``A``.
+    """
+    alpha = 1.0 / d_lambda
+    mean = mean.copy()
+    margin_scale = np.ones(len(mean))
+    for j, cell in enumerate(cells):
+        if cell is None:
+            continue
+        m = float(mean[j])
+        s = sigma * math.sqrt(float(variances[j]))
+        lower, upper = cell.bounds(m)
+        if lower is not None and upper is not None:
+            p_low = float(ndtr((lower - m) / s))
+            p_up = float(ndtr((m - upper) / s))
+            if p_low >= alpha / 2 and p_up >= alpha / 2:
+                continue
+            z_low = float(ndtri(max(p_low, alpha / 2)))
+            z_up = float(ndtri(1 - max(p_up, alpha / 2)))
+            s_new = (upper - lower) / (z_up - z_low)
+            mean[j] = lower - s_new * z_low
+            margin_scale[j] = max(1.0, s_new / s)
+        elif upper is not None:
+            if ndtr((m - upper) / s) < alpha:
+                mean[j] = upper - s * float(ndtri(1 - alpha))
+        elif lower is not None and ndtr((lower - m) / s) < alpha:
+            mean[j] = lower + s * float(ndtri(1 - alpha))
+    return mean, margin_scale
+
+
+def _should_stop(state: _State, ranked_values: FloatArray, history_length: int) -> bool:
+    if state.sigma * float(np.max(np.sqrt(np.diag(state.cov)))) < _TOL_X:
+        return True
+    if (float(np.max(state.scale)) / float(np.min(state.scale))) ** 2 > _MAX_CONDITION:
+        return True
+    if state.stale >= history_length:
+        return True
+    if len(state.bests) >= history_length and len(ranked_values):
+        values = np.concatenate([np.asarray(state.bests), ranked_values])
+        values = values[np.isfinite(values)]
+        tol = _TOL_FUN * max(abs(state.run_best), 1e-300)
+        if len(values) and float(values.max() - values.min()) <= tol:
+            return True
+    return False
+
+
+# The replay ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Member:
+    """A finished trial of a generation: its point and rank key."""
+
+    x: FloatArray
+    klass: int  # 0 complete and feasible, 1 infeasible, 2 pruned or failed
+    value: float
+    config: tuple[Any, ...]
+
+
+class _Replay:
+    """The CMA-ES state of one space, rebuilt from the tagged trials and kept up to date."""
+
+    def __init__(self, sampler: CmaEsSampler, space: dict[str, Distribution], sign: float) -> None:
+        self.sampler = sampler
+        self.names = tuple(space)
+        self.space = space
+        self.sign = sign
+        text = json.dumps([[n, d.to_dict()] for n, d in space.items()], sort_keys=True)
+        self.key = hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+        self.cells = [_cell_of(d) if sampler.margin else None for d in space.values()]
+        d = len(space)
+        self.lam0 = sampler.popsize or 4 + math.floor(3 * math.log(max(d, 1)))
+        self.scanner = TailScanner()
+        self._start()
+
+    def _start(self) -> None:
+        mean = np.full(len(self.names), 0.5)
+        x0 = self.sampler.x0 or {}
+        for j, name in enumerate(self.names):
+            if name in x0 and self.space[name].contains(x0[name]):
+                mean[j] = self.space[name].to_unit(x0[name])
+        self.state = _fresh_state(0, self.lam0, mean, self.sampler.sigma0)
+        self.groups: dict[tuple[int, int], dict[int, _Member]] = {}
+        self.first: dict[tuple[int, int], tuple[int, list[int]]] = {}
+        self.best: tuple[int, float, int] | None = None
+        self.best_params: dict[str, Any] | None = None
+
+    def read(self, history: Sequence[FrozenTrial]) -> None:
+        """Take in the trials finished since the last read, and the running ones' tags."""
+        fresh = self.scanner.new_finished(history)
+        if self.scanner.reset:
+            self._start()
+        current = (self.state.run, self.state.generation)
+        for trial in fresh:
+            klass, value = self._rank_key(trial)
+            if klass == 0 and (self.best is None or (klass, value, trial.number) < self.best):
+                self.best = (klass, value, trial.number)
+                self.best_params = trial.params
+            tag = self._tag(trial)
+            if tag is None:
+                continue
+            gen, x = tag
+            self._note_first(gen, trial)
+            if gen >= current:
+                config = self._config(x)
+                self.groups.setdefault(gen, {})[trial.number] = _Member(x, klass, value, config)
+        self.running: dict[tuple[int, int], list[tuple[int, tuple[Any, ...]]]] = {}
+        for trial in reversed(history):
+            if trial.number < self.scanner.watermark:
+                break
+            if trial.state.is_finished():
+                continue
+            tag = self._tag(trial)
+            if tag is not None:
+                self._note_first(tag[0], trial)
+                self.running.setdefault(tag[0], []).append((trial.number, self._config(tag[1])))
+
+    def propose(self, number: int) -> tuple[dict[str, Any], dict[str, Any]]:
+        state, skipped = self._advance()
+        rng = np.random.default_rng([self.sampler.seed, number])
+        taken = {m.config for m in self.groups.get((state.run, state.generation), {}).values()}
+        taken.update(c for _, c in self.running.get((state.run, state.generation), []))
+        first_inside = None
+        for _ in range(_DEDUP_DRAWS):
+            points = _draw(state, rng)
+            if first_inside is None:
+                first_inside = points[0]
+            chosen = next((p for p in points if self._config(p) not in taken), None)
+            if chosen is not None:
+                break
+        else:
+            chosen = first_inside
+        assert chosen is not None
+        params = {
+            n: self.space[n].from_unit(float(u)) for n, u in zip(self.names, chosen, strict=True)
+        }
+        attrs: dict[str, Any] = {
+            RESTART_ATTR: state.run,
+            GENERATION_ATTR: state.generation,
+            POPSIZE_ATTR: state.lam,
+            X_ATTR: [float(u) for u in chosen],
+            SPACE_ATTR: self.key,
+        }
+        if skipped:
+            attrs[SKIPPED_ATTR] = skipped
+        return params, attrs
+
+    def _advance(self) -> tuple[_State, list[int]]:
+        """Replay every complete generation; return the current state.
+
+        A generation whose successor has a trial already is replayed with the trials that
+        trial's proposal used, and the result is kept; otherwise the update is tentative
+        (not kept) and comes with the running trials it skipped.
+        """
+        while True:
+            state = self.state
+            gen = (state.run, state.generation)
+            group = self.groups.get(gen, {})
+            if len(group) < state.lam:
+                return state, []
+            numbers = sorted(group)
+            successors = [
+                self.first[g] for g in ((gen[0], gen[1] + 1), (gen[0] + 1, 0)) if g in self.first
+            ]
+            if successors:
+                skipped = set(min(successors)[1])
+                members = [n for n in numbers if n not in skipped][: state.lam]
+                if len(members) == state.lam:
+                    self.state = self._next(state, [group[n] for n in members])
+                    self.groups = {g: v for g, v in self.groups.items() if g > gen}
+                    continue
+            members = numbers[: state.lam]
+            skipped_now = sorted(n for n, _ in self.running.get(gen, []) if n < members[-1])
+            return self._next(state, [group[n] for n in members]), skipped_now
+
+    def _next(self, state: _State, members: Sequence[_Member]) -> _State:
+        keys = np.array([(m.klass, m.value) for m in members])
+        order = np.lexsort((keys[:, 1], keys[:, 0]))  # stable: ties in trial order
+        xs = np.array([members[i].x for i in order])
+        ranked = np.array([members[i].value for i in order if members[i].klass == 0])
+        flat = len({(m.klass, m.value) for m in members}) == 1
+        updated, stop = _update(state, xs, ranked, flat, self.cells)
+        if not stop:
+            return updated
+        run = state.run + 1
+        lam = min(2 * state.lam, max(_MAX_POPSIZE, state.lam)) if self.sampler.ipop else state.lam
+        rng = np.random.default_rng([self.sampler.seed, _RESTART_STREAM, run])
+        return _fresh_state(run, lam, rng.random(len(self.names)), self.sampler.sigma0)
+
+    def _rank_key(self, trial: FrozenTrial) -> tuple[int, float]:
+        if trial.state is TrialState.COMPLETE and trial.values:
+            violation = trial.violation
+            if violation > 0:
+                return 1, violation
+            return 0, self.sign * float(trial.values[0])
+        return 2, 0.0
+
+    def _tag(self, trial: FrozenTrial) -> tuple[tuple[int, int], FloatArray] | None:
+        attrs = trial.system_attrs
+        if attrs.get(SPACE_ATTR) != self.key:
+            return None
+        try:
+            gen = (int(attrs[RESTART_ATTR]), int(attrs[GENERATION_ATTR]))
+            x = np.asarray(attrs[X_ATTR], dtype=np.float64)
+        except (KeyError, TypeError, ValueError):
+            return None
+        if x.shape != (len(self.names),) or not np.all(np.isfinite(x)):
+            return None
+        return gen, x
+
+    def _note_first(self, gen: tuple[int, int], trial: FrozenTrial) -> None:
+        seen = self.first.get(gen)
+        if seen is None or trial.number < seen[0]:
+            skipped = trial.system_attrs.get(SKIPPED_ATTR) or []
+            self.first[gen] = (trial.number, [int(n) for n in skipped])
+
+    def _config(self, x: FloatArray) -> tuple[Any, ...]:
+        """The configuration a point decodes to (for duplicates within a generation)."""
+        return tuple(self.space[n].from_unit(float(u)) for n, u in zip(self.names, x, strict=True))
