@@ -89,7 +89,7 @@ def run_hptune(
 
 
 def optuna_sampler(kind: str, seed: int) -> Any:
-    """Optuna's sampler for ``kind``: \"tpe\" (multivariate), \"tpe-indep\" or \"gp\"."""
+    """Optuna's sampler for ``kind``: \"tpe\" (multivariate), \"tpe-indep\", \"gp\", \"cmaes\"."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -97,6 +97,8 @@ def optuna_sampler(kind: str, seed: int) -> Any:
         return optuna.samplers.TPESampler(seed=seed, multivariate=True)
     if kind == "tpe-indep":
         return optuna.samplers.TPESampler(seed=seed, multivariate=False)
+    if kind == "cmaes":
+        return optuna.samplers.CmaEsSampler(seed=seed)
     return optuna.samplers.GPSampler(seed=seed)
 
 
@@ -129,6 +131,12 @@ def run_optuna_gp(
     problem: Problem, budget: int, seed: int, objective: Objective | None = None, batch: int = 1
 ) -> list[float]:
     return _run_optuna("gp", problem, budget, seed, objective, batch)
+
+
+def run_optuna_cmaes(
+    problem: Problem, budget: int, seed: int, objective: Objective | None = None, batch: int = 1
+) -> list[float]:
+    return _run_optuna("cmaes", problem, budget, seed, objective, batch)
 
 
 def run_rustuna_tpe(
@@ -403,6 +411,15 @@ PEERS: dict[str, Peer] = {
             "optuna",
             "`GPSampler(seed=seed)`, defaults",
             run_optuna_gp,
+            batch=True,
+        ),
+        Peer(
+            "optuna-cmaes",
+            "Optuna CMA-ES",
+            "cmaes",
+            "optuna",
+            "`CmaEsSampler(seed=seed)`, defaults (the `cmaes` package; categoricals at random)",
+            run_optuna_cmaes,
             batch=True,
         ),
         Peer(

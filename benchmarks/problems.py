@@ -286,6 +286,15 @@ def _synthetic() -> list[Problem]:
             "analytic",
         ),
         _box("Michalewicz5", michalewicz, [(0, math.pi)] * 5, MICHALEWICZ_MIN[5], "analytic"),
+        # For the continuous comparison at larger budgets (samplers.py --continuous).
+        _box("Ackley40", ackley, [(-10, 25)] * 40, 0.0, "analytic; box shifted off-centre"),
+        _box(
+            "StyblinskiTang40",
+            styblinski_tang,
+            [(-5, 5)] * 40,
+            40 * STYBLINSKI_TANG_MIN_PER_DIM,
+            "analytic",
+        ),
     ]
 
 

@@ -36,6 +36,8 @@ SECTIONS = {
     "overhead": "`python benchmarks/sampler_overhead.py` (`make bench-overhead`)",
     "quality-quick": "`python benchmarks/samplers.py --quick` (`make bench-samplers-quick`)",
     "batch-quick": "`python benchmarks/samplers.py --batch --quick`",
+    "continuous": "`python benchmarks/samplers.py --continuous` (`make bench-samplers`)",
+    "continuous-quick": "`python benchmarks/samplers.py --continuous --quick`",
 }
 TARGET_BATCH_RATIO = 0.9  # batch score / sequential score, from the issue
 REGRET_FLOOR = {"synthetic": 1e-6, "mixed": 1e-6, "sklearn": 1e-3}  # plots only
@@ -357,6 +359,40 @@ def quality_section(ctx: Context) -> str:
     return "\n".join(lines) + "\n"
 
 
+def continuous_section(ctx: Context) -> str:
+    """CMA-ES on continuous problems at larger budgets, beside Optuna's and Nevergrad."""
+    plan = ctx.plan
+    quick = " (quick: a check of the harness)" if plan.quick else ""
+    lines = _header(ctx, f"## Continuous problems at larger budgets{quick}")
+    lines += [
+        "Float-only problems of 6 to 40 dimensions at 300 to 1,000 evaluations, where "
+        "evolution strategies are at home. Score as in the sample-efficiency section.",
+        "",
+        "### Samplers",
+        "",
+        *_samplers_table(ctx),
+    ]
+    data = curves(ctx)
+    final = finals(data)
+    if not final:
+        return "\n".join([*lines, "", "No results."]) + "\n"
+    lines += ["", "### Final score", "", *_overall_table(final)]
+    lines += ["", "### hptune CMA-ES beside the peers", ""]
+    if "cmaes" not in final:
+        lines.append("hptune CMA-ES has no results in this cache.")
+    for peer in ("optuna-cmaes", "nevergrad"):
+        if "cmaes" in final and peer in final:
+            lines.append(
+                f"- hptune CMA-ES >= {peers.label(peer)}: {_compare('cmaes', peer, final)[1]}."
+            )
+    lines += ["", "### Per problem (mean final score over seeds)", ""]
+    lines += _per_problem_table(ctx, final)
+    lines += ["", "### Time", "", *_time_table(ctx)]
+    lines += ["", "### Anytime", "", *plot_anytime(ctx, data)]
+    lines += ["", "### Problems", "", *_problems_table(ctx)]
+    return "\n".join(lines) + "\n"
+
+
 def batch_section(ctx: Context) -> str:
     """The parallel-quality section: 8 pending proposals against one at a time."""
     plan = ctx.plan
@@ -444,7 +480,9 @@ def plot_anytime(ctx: Context, data: dict[str, dict[str, np.ndarray]]) -> list[s
         import matplotlib.pyplot as plt
     except ImportError:
         return ["matplotlib is not installed (`pip install -e '.[bench]'`): no plots."]
-    prefix = "quick-" if ctx.plan.quick else ""
+    prefix = ("quick-" if ctx.plan.quick else "") + (
+        "" if ctx.plan.mode == "quality" else f"{ctx.plan.mode}-"
+    )
     folder = ctx.out.parent / "samplers"
     folder.mkdir(parents=True, exist_ok=True)
     samplers = [s for s in ctx.plan.samplers if s in data]

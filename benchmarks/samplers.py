@@ -8,6 +8,9 @@ normalized score after ``n`` evaluations is ``100 * (median_random - best_so_far
 sampler (mean over problems, 95% bootstrap interval over seeds), by family, the mean rank
 over problems, a per-problem table, the time each sampler took, and anytime plots.
 
+``--continuous`` runs the continuous problems at larger budgets (300 to 1,000 evaluations,
+dimensions 6 to 40) for hptune's CMA-ES beside Optuna's CmaEsSampler and Nevergrad.
+
 ``--batch`` measures parallel quality instead: hptune's TPE and GP asked for 8 proposals
 before any is told (8 pending trials), against the same samplers one at a time, at equal
 evaluations; the report gives the ratio of their scores.
@@ -25,6 +28,7 @@ Run::
     python benchmarks/samplers.py                       # full: 21 problems, 5 seeds
     python benchmarks/samplers.py --quick               # 4 problems, 2 seeds, small budgets
     python benchmarks/samplers.py --batch               # parallel quality, hptune tpe and gp
+    python benchmarks/samplers.py --continuous          # CMA-ES at 300-1,000 evaluations
     python benchmarks/samplers.py --quick --samplers random,qmc,optuna-tpe --problems Branin
     python benchmarks/samplers.py --report-only         # the report from the cached runs
     python benchmarks/samplers.py --rerun tpe,gp        # after changing hptune's samplers
@@ -74,6 +78,18 @@ BATCH_PROBLEMS = {
     "HistGB-diabetes": 96,
 }
 BATCH_QUICK_BUDGETS = {"Hartmann6": 48, "NASLike": 40}
+# Continuous problems at larger budgets (dimensions 6 to 40): the evolutionary samplers.
+CONTINUOUS_PROBLEMS = {
+    "Hartmann6": 300,
+    "Ackley10": 500,
+    "Levy10": 500,
+    "StyblinskiTang8": 500,
+    "Rosenbrock20": 1000,
+    "Ackley40": 1000,
+    "StyblinskiTang40": 1000,
+}
+CONTINUOUS_QUICK_BUDGETS = {"Levy10": 200, "Rosenbrock20": 300}
+DEFAULT_CONTINUOUS = ("random", "cmaes", "tpe", "optuna-cmaes", "nevergrad")
 BATCH_SIZE = 8
 DEFAULT_HPTUNE = ("random", "tpe", "gp")
 DEFAULT_BATCH = ("tpe", "gp")
@@ -105,7 +121,7 @@ class Task:
 class Plan:
     """What one invocation measures."""
 
-    mode: str  # "quality" or "batch"
+    mode: str  # "quality", "batch" or "continuous"
     quick: bool
     samplers: list[str]
     skipped: dict[str, str]
@@ -284,9 +300,12 @@ def _split(text: str | None) -> list[str]:
     return [s.strip() for s in (text or "").split(",") if s.strip()]
 
 
-def choose_samplers(requested: list[str], batch: bool) -> tuple[list[str], dict[str, str]]:
+def choose_samplers(requested: list[str], mode: str) -> tuple[list[str], dict[str, str]]:
     """The samplers that can run here, and why each other requested one cannot."""
-    if not requested:
+    batch = mode == "batch"
+    if not requested and mode == "continuous":
+        requested = list(DEFAULT_CONTINUOUS)
+    elif not requested:
         own = DEFAULT_BATCH if batch else DEFAULT_HPTUNE
         installed = [] if batch else [n for n in peers.PEERS if peers.status(n)[0]]
         requested = [*own, *installed]
@@ -307,10 +326,12 @@ def choose_samplers(requested: list[str], batch: bool) -> tuple[list[str], dict[
 
 
 def make_plan(args: argparse.Namespace) -> Plan:
-    mode = "batch" if args.batch else "quality"
+    mode = "batch" if args.batch else "continuous" if args.continuous else "quality"
     problems_all = all_problems()
     if args.batch:
         budgets = dict(BATCH_QUICK_BUDGETS if args.quick else BATCH_PROBLEMS)
+    elif args.continuous:
+        budgets = dict(CONTINUOUS_QUICK_BUDGETS if args.quick else CONTINUOUS_PROBLEMS)
     elif args.quick:
         budgets = dict(QUICK_BUDGETS)
     else:
@@ -322,9 +343,9 @@ def make_plan(args: argparse.Namespace) -> Plan:
         budgets = {n: budgets.get(n, problems_all[n].budget) for n in _split(args.problems)}
     if args.budget:
         budgets = dict.fromkeys(budgets, args.budget)
-    samplers, skipped = choose_samplers(_split(args.samplers), args.batch)
+    samplers, skipped = choose_samplers(_split(args.samplers), mode)
     n_seeds = args.seeds or (QUICK_SEEDS if args.quick else FULL_SEEDS)
-    suffix = ("-batch" if args.batch else "") + ("-quick" if args.quick else "")
+    suffix = ("" if mode == "quality" else f"-{mode}") + ("-quick" if args.quick else "")
     plan = Plan(
         mode=mode,
         quick=args.quick,
@@ -345,6 +366,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="4 problems, 2 seeds, small budgets")
     parser.add_argument("--batch", action="store_true", help="8 pending proposals vs sequential")
+    parser.add_argument(
+        "--continuous",
+        action="store_true",
+        help="continuous problems at 300-1,000 evaluations: CMA-ES beside Optuna's and Nevergrad",
+    )
     parser.add_argument("--samplers", help="comma-separated names (default: see above)")
     parser.add_argument("--problems", help="comma-separated problem names (default: the mode's)")
     parser.add_argument("--seeds", type=int, help="seeds 0..N-1 (default 5, quick 2)")
@@ -361,6 +387,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.jobs < 1:
         parser.error("--jobs must be at least 1")
+    if args.batch and args.continuous:
+        parser.error("--batch and --continuous are separate runs; give one")
 
     for var in THREAD_VARS:
         os.environ[var] = "1"  # inherited by the spawned workers
@@ -386,11 +414,12 @@ def main() -> None:
         load_at_start=load_at_start,
         out=args.out,
     )
-    text = (
-        sampler_report.batch_section(context)
-        if plan.mode == "batch"
-        else sampler_report.quality_section(context)
-    )
+    sections = {
+        "batch": sampler_report.batch_section,
+        "continuous": sampler_report.continuous_section,
+        "quality": sampler_report.quality_section,
+    }
+    text = sections[plan.mode](context)
     sampler_report.write_section(args.out, plan.section, text)
     print(text)
     print(f"wrote section {plan.section!r} of {args.out}", file=sys.stderr)

@@ -38,6 +38,7 @@ from hptune.pruners import (
     SuccessiveHalvingPruner,
 )
 from hptune.samplers import (
+    AutoSampler,
     CmaEsSampler,
     EvolutionSampler,
     GPSampler,
@@ -64,6 +65,7 @@ from hptune.trial import FrozenTrial, StudyDirection, Trial, TrialState
 __version__ = "0.1.0"
 
 __all__ = [
+    "AutoSampler",
     "Categorical",
     "CmaEsSampler",
     "ConfigurationError",

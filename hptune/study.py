@@ -94,6 +94,7 @@ class Study:
         self._record = record
         self._ask_lock = threading.Lock()
         self._stop_event = threading.Event()
+        self._planned_trials: int | None = None  # the budget of the running optimize call
 
     def __repr__(self) -> str:
         return f"Study(name={self.name!r}, directions={[d.value for d in self.directions]})"
@@ -274,7 +275,13 @@ class Study:
         # Rungs matter to joint proposals only; propose_one (empty space) skips the scan.
         budgets = self.pruner.budgets(others) if self.pruner is not None and space else ()
         return ProposalRequest(
-            number, space, others, self.directions, dict(params or {}), tuple(budgets)
+            number,
+            space,
+            others,
+            self.directions,
+            dict(params or {}),
+            tuple(budgets),
+            self._planned_trials,
         )
 
     def _propose(
@@ -497,6 +504,9 @@ class Study:
         from hptune.execution.worker import run_optimize
 
         self._stop_event.clear()
+        self._planned_trials = None
+        if isinstance(n_trials, int) and not isinstance(n_trials, bool):  # else refused below
+            self._planned_trials = len(self.history()) + n_trials
         try:
             reason = run_optimize(
                 self,
@@ -517,6 +527,8 @@ class Study:
         except BaseException as e:
             self._record_stop(StopReason("error", f"{type(e).__name__}: {e}"))
             raise
+        finally:
+            self._planned_trials = None
         self._record_stop(reason)
         return reason
 

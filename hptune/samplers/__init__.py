@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from hptune._registry import resolve
 from hptune.exceptions import ConfigurationError
+from hptune.samplers.auto import AutoSampler
 from hptune.samplers.base import Proposal, ProposalRequest, Sampler, infer_space
 from hptune.samplers.cmaes import CmaEsSampler
 from hptune.samplers.evolution import EvolutionSampler
@@ -18,6 +19,7 @@ from hptune.samplers.tpe import TPESampler
 
 __all__ = [
     "SAMPLER_NAMES",
+    "AutoSampler",
     "CmaEsSampler",
     "EvolutionSampler",
     "GPSampler",
@@ -40,6 +42,7 @@ _FACTORIES: dict[str, Callable[[int | None], Sampler]] = {
     "gp": lambda seed: GPSampler(seed=seed),
     "cmaes": lambda seed: CmaEsSampler(seed=seed),
     "evolution": lambda seed: EvolutionSampler(seed=seed),
+    "auto": lambda seed: AutoSampler(seed=seed),
 }
 
 #: Every name :func:`get_sampler` accepts.
@@ -56,7 +59,7 @@ def get_sampler(sampler: Sampler | str | None, seed: int | None = None) -> Sampl
     if isinstance(sampler, Sampler):
         return sampler
     if sampler is None:
-        sampler = "random"
+        sampler = "auto"
     if not isinstance(sampler, str):
         raise ConfigurationError(f"sampler must be a name or a Sampler object, got {sampler!r}.")
     factories = {name: functools.partial(make, seed) for name, make in _FACTORIES.items()}

@@ -28,6 +28,9 @@ class ProposalRequest:
         budgets: the steps at which the study's pruner compares trials (its rungs), in
             increasing order; empty without a rung-based pruner. Model-based samplers
             fit their model at the highest budget enough trials reached (BOHB).
+        n_trials: how many trials the study will hold when the running ``optimize`` call
+            ends (None when unknown: ask/tell, or no ``n_trials`` limit). A hint for
+            samplers that plan by budget (``auto``).
     """
 
     number: int
@@ -36,6 +39,7 @@ class ProposalRequest:
     directions: tuple[StudyDirection, ...]
     params: Mapping[str, Any] = field(default_factory=dict)
     budgets: tuple[float, ...] = ()
+    n_trials: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
