@@ -158,6 +158,16 @@ class TPESampler(ModelBasedSampler):
         self.gamma = gamma
         self.prior_weight = float(prior_weight)
         self.constant_liar = constant_liar
+        self._lower_cache: tuple[tuple[Any, ...], _parzen.LocalParzen] | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state.pop("_lower_cache", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        self._lower_cache = None
 
     def __repr__(self) -> str:
         gamma = getattr(self.gamma, "__name__", repr(self.gamma))
@@ -183,11 +193,28 @@ class TPESampler(ModelBasedSampler):
             x_bad = obs.x[bad]
         if self.constant_liar and len(obs.pending):
             x_bad = np.concatenate([x_bad, obs.pending])
-        lower = _parzen.LocalParzen(obs.x[good], good_weights, lay, self.prior_weight)
+        lower = self._lower(obs, good, good_weights, lay)
         upper = _parzen.ScottParzen(x_bad, lay, self.prior_weight)
         points = lower.sample(rng, self.n_candidates)
         score = lower.log_pdf(points) - upper.log_pdf(points)
         return points[np.argsort(-score, kind="stable")]
+
+    def _lower(
+        self, obs: Observations, good: IntArray, weights: FloatArray, lay: _parzen.Layout
+    ) -> _parzen.LocalParzen:
+        """The good group's estimator, reused while the group is unchanged.
+
+        Past a few hundred trials a new trial rarely enters the good group, so most asks
+        reuse the previous estimator (it is read-only once built).
+        """
+        x = obs.x[good]
+        key = (lay, obs.numbers[good].tobytes(), x.tobytes(), weights.tobytes())
+        cached = self._lower_cache  # one tuple: read and replaced atomically by threads
+        if cached is not None and cached[0][0] is lay and cached[0][1:] == key[1:]:
+            return cached[1]
+        lower = _parzen.LocalParzen(x, weights, lay, self.prior_weight)
+        self._lower_cache = (key, lower)
+        return lower
 
     def _good(self, obs: Observations) -> tuple[IntArray, FloatArray]:
         """Return the rows of the good group, best first, and their weights.
