@@ -89,7 +89,10 @@ def run_hptune(
 
 
 def optuna_sampler(kind: str, seed: int) -> Any:
-    """Optuna's sampler for ``kind``: \"tpe\" (multivariate), \"tpe-indep\", \"gp\", \"cmaes\"."""
+    """Optuna's sampler for ``kind``.
+
+    ``kind``: "tpe" (multivariate), "tpe-indep", "gp", "cmaes" or "nsga2".
+    """
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -99,6 +102,8 @@ def optuna_sampler(kind: str, seed: int) -> Any:
         return optuna.samplers.TPESampler(seed=seed, multivariate=False)
     if kind == "cmaes":
         return optuna.samplers.CmaEsSampler(seed=seed)
+    if kind == "nsga2":
+        return optuna.samplers.NSGAIISampler(seed=seed)
     return optuna.samplers.GPSampler(seed=seed)
 
 

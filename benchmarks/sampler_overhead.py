@@ -55,6 +55,9 @@ DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "samplers.md"
 TPE_MAX_MS_AT_1000 = 1.0
 GP_MAX_FRACTION_OF_OPTUNA = 1 / 3
 
+EVOLUTION_CHECKPOINTS = (1_000,)
+QUICK_EVOLUTION_CHECKPOINTS = (300,)
+
 # case -> (sampler family, label)
 CASES = {
     "tpe": ("tpe", "hptune tpe"),
@@ -63,11 +66,28 @@ CASES = {
     "rustuna-tpe": ("tpe", "rustuna TPESampler()"),
     "gp": ("gp", "hptune gp"),
     "optuna-gp": ("gp", "Optuna GPSampler()"),
+    "cmaes": ("evolution", "hptune cmaes"),
+    "optuna-cmaes": ("evolution", "Optuna CmaEsSampler()"),
+    "evolution": ("evolution", "hptune evolution (NSGA-II), 2 objectives"),
+    "optuna-nsga2": ("evolution", "Optuna NSGAIISampler(), 2 objectives"),
+    "auto": ("evolution", "hptune auto (the default)"),
 }
+# Samplers that keep state in their own trials (CMA-ES generations, NSGA-II generations,
+# auto's choices): their history is made by themselves, not by random trials.
+SELF_FILLED = {"cmaes", "optuna-cmaes", "evolution", "optuna-nsga2", "auto"}
+TWO_OBJECTIVES = {"evolution", "optuna-nsga2"}
+# Cases measured here only, and the peer whose library they need.
+LIBRARY_OF = {"optuna-nsga2": "optuna-tpe"}
 
 
 def _value(params: dict[str, float]) -> float:
     return float(sum((params[f"x{i}"] - 0.3) ** 2 for i in range(DIM)))
+
+
+def _values(params: dict[str, float], objectives: int) -> list[float]:
+    """One objective, or two that conflict (the optimum of the second is at 0.7)."""
+    second = float(sum((params[f"x{i}"] - 0.7) ** 2 for i in range(DIM)))
+    return [_value(params), second][:objectives]
 
 
 def _random_params(rng: np.random.Generator) -> dict[str, float]:
@@ -81,19 +101,23 @@ Driver = tuple[Callable[[int], None], Callable[[], None]]
 def _hptune(name: str) -> Driver:
     import hptune as ht
 
+    m = 2 if name in TWO_OBJECTIVES else 1
     space = {f"x{i}": ht.Float(0.0, 1.0) for i in range(DIM)}
     storage = ht.InMemoryStorage()
-    filler = ht.create_study("overhead", storage, sampler="random", seed=1)
+    directions = ["minimize"] * m
+    filler = ht.create_study("overhead", storage, sampler="random", seed=1, directions=directions)
     measured = ht.load_study("overhead", storage, sampler=name, seed=0)
+    if name in SELF_FILLED:
+        filler = measured
 
     def fill(n: int) -> None:
         for _ in range(n):
             trial = filler.ask(space)
-            filler.tell(trial, _value(trial.params))
+            filler.tell(trial, values=_values(trial.params, m))
 
     def step() -> None:
         trial = measured.ask(space)
-        measured.tell(trial, _value(trial.params))
+        measured.tell(trial, values=_values(trial.params, m))
 
     return fill, step
 
@@ -103,15 +127,25 @@ def _optuna(kind: str) -> Driver:
     from optuna.distributions import FloatDistribution
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
+    case = f"optuna-{kind}"
+    m = 2 if case in TWO_OBJECTIVES else 1
     space = {f"x{i}": FloatDistribution(0.0, 1.0) for i in range(DIM)}
     storage = optuna.storages.InMemoryStorage()
-    optuna.create_study(study_name="overhead", storage=storage)
+    optuna.create_study(study_name="overhead", storage=storage, directions=["minimize"] * m)
     study = optuna.load_study(
         study_name="overhead", storage=storage, sampler=peers.optuna_sampler(kind, 0)
     )
     rng = np.random.default_rng(1)
 
+    def step() -> None:
+        trial = study.ask(space)
+        study.tell(trial, _values(trial.params, m))
+
     def fill(n: int) -> None:
+        if case in SELF_FILLED:
+            for _ in range(n):
+                step()
+            return
         trials = []
         for _ in range(n):
             params = _random_params(rng)
@@ -119,10 +153,6 @@ def _optuna(kind: str) -> Driver:
                 optuna.trial.create_trial(params=params, distributions=space, value=_value(params))
             )
         study.add_trials(trials)
-
-    def step() -> None:
-        trial = study.ask(space)
-        study.tell(trial, _value(trial.params))
 
     return fill, step
 
@@ -154,7 +184,7 @@ def _rustuna() -> Driver:
 
 
 def _driver(case: str) -> Driver:
-    if case in ("tpe", "gp"):
+    if peers.is_hptune(case) and case not in LIBRARY_OF:
         return _hptune(case)
     if case == "rustuna-tpe":
         return _rustuna()
@@ -199,7 +229,7 @@ class Result:
 
 def run_case(case: str, checkpoints: list[int]) -> Result:
     result = Result(case)
-    version, why = peers.status(case)
+    version, why = peers.status(LIBRARY_OF.get(case, case))
     if version is None:
         result.skipped = why
         return result
@@ -290,8 +320,9 @@ def report(args: argparse.Namespace, results: list[Result], plan: dict[str, list
     ]
     rows = []
     for r in results:
-        version = peers.status(r.case)[0] or "-"
-        lib = "hptune" if peers.is_hptune(r.case) else peers.PEERS[r.case].distribution
+        name = LIBRARY_OF.get(r.case, r.case)
+        version = peers.status(name)[0] or "-"
+        lib = "hptune" if peers.is_hptune(name) else peers.PEERS[name].distribution
         for c in plan[r.case]:
             rows.append(
                 [
@@ -338,7 +369,9 @@ def main() -> None:
     args.load_at_start = load_average()
     tpe_points = list(QUICK_TPE_CHECKPOINTS if args.quick else TPE_CHECKPOINTS)
     gp_points = list(QUICK_GP_CHECKPOINTS if args.quick else GP_CHECKPOINTS)
-    plan = {c: tpe_points if CASES[c][0] == "tpe" else gp_points for c in cases}
+    evolution_points = list(QUICK_EVOLUTION_CHECKPOINTS if args.quick else EVOLUTION_CHECKPOINTS)
+    points = {"tpe": tpe_points, "gp": gp_points, "evolution": evolution_points}
+    plan = {c: points[CASES[c][0]] for c in cases}
     results = []
     for case in cases:
         print(f"{case}: trials {plan[case]}", file=sys.stderr, flush=True)

@@ -427,6 +427,10 @@ class ModelBasedSampler(Sampler):
     def _design_point(self, obs: Observations, number: int) -> FloatArray:
         return np.asarray(sequence_point(obs.space, self.seed, number))
 
+    def _is_new(self, obs: Observations, point: FloatArray) -> bool:
+        """Whether no finished or running trial holds the (snapped) ``point``."""
+        return not _is_taken([rows for rows in (obs.x, obs.pending) if len(rows)], point)
+
     def _first_new(self, obs: Observations, points: FloatArray, rng: np.random.Generator) -> Any:
         """Return the first point whose configuration no trial holds, snapped to the grid."""
         taken = [rows for rows in (obs.x, obs.pending) if len(rows)]

@@ -173,12 +173,9 @@ class EvolutionSampler(ModelBasedSampler):
             point = self._first_new(obs, self._design_point(obs, request.number)[None], rng)
         else:
             population = self._population(obs, ranked)
-            children, pairs = self._breed(obs, population, rng)
-            point = self._first_new(obs, children, rng)
-            for child, pair in zip(children, pairs, strict=True):
-                if np.array_equal(snap(obs, child), point):
-                    parents = [int(obs.numbers[row]) for row in pair]
-                    break
+            point, pair = self._breed(obs, population, rng)
+            if pair is not None:
+                parents = [int(obs.numbers[row]) for row in pair]
         params = {
             name: obs.space[name].from_unit(u) for name, u in zip(obs.names, point, strict=True)
         }
@@ -189,7 +186,7 @@ class EvolutionSampler(ModelBasedSampler):
         self, obs: Observations, rng: np.random.Generator, directions: tuple[StudyDirection, ...]
     ) -> FloatArray:
         population = self._population(obs, _ranked_rows(obs))
-        return self._breed(obs, population, rng)[0]
+        return np.asarray([self._breed(obs, population, rng)[0]])
 
     def _population(self, obs: Observations, ranked: IntArray) -> IntArray:
         """Rows of the population, best first (tournaments compare positions)."""
@@ -206,20 +203,25 @@ class EvolutionSampler(ModelBasedSampler):
 
     def _breed(
         self, obs: Observations, population: IntArray, rng: np.random.Generator
-    ) -> tuple[FloatArray, list[tuple[int, int]]]:
-        """Return ``_N_CHILDREN`` children ``(k, d)`` (NaN-free) and their parents' rows."""
+    ) -> tuple[FloatArray, tuple[int, int] | None]:
+        """Return a new child (snapped) and its parents' rows.
+
+        Children are bred one at a time until one is not the configuration of a finished
+        or running trial (the first nearly always is), at most ``_N_CHILDREN``; then a
+        new random point (without parents), or a repeat when the space is exhausted.
+        """
         d = len(obs.names)
         mutation_prob = 1.0 / d if self.mutation_prob is None else self.mutation_prob
         children = np.empty((_N_CHILDREN, d))
-        pairs: list[tuple[int, int]] = []
         for k in range(_N_CHILDREN):
             first = _tournament(rng, len(population), exclude=None)
             second = _tournament(rng, len(population), exclude=first)
             a, b = population[first], population[second]
-            pairs.append((int(a), int(b)))
             child = self._crossover(obs, obs.x[a], obs.x[b], rng)
-            children[k] = self._mutate(obs, child, mutation_prob, rng)
-        return children, pairs
+            children[k] = snap(obs, self._mutate(obs, child, mutation_prob, rng))
+            if self._is_new(obs, children[k]):
+                return children[k], (int(a), int(b))
+        return self._first_new(obs, children, rng), None
 
     def _crossover(
         self, obs: Observations, xa: FloatArray, xb: FloatArray, rng: np.random.Generator
@@ -281,11 +283,15 @@ def _ranked_rows(obs: Observations) -> IntArray:
 
 def _tournament(rng: np.random.Generator, n: int, exclude: int | None) -> int:
     """The better (smaller position) of two distinct random members other than ``exclude``."""
-    members = np.arange(n) if exclude is None or n < 3 else np.delete(np.arange(n), exclude)
-    if len(members) == 1:
-        return int(members[0])
-    i, j = rng.choice(len(members), size=2, replace=False)
-    return int(members[min(i, j)])
+    skip = exclude if exclude is not None and n >= 3 else None
+    m = n if skip is None else n - 1
+    if m == 1:
+        return 0
+    i = int(rng.integers(m))
+    j = int(rng.integers(m - 1))
+    j += j >= i
+    best = min(i, j)
+    return best + 1 if skip is not None and best >= skip else best
 
 
 def _sbx(a: FloatArray, b: FloatArray, eta: float, rng: np.random.Generator) -> FloatArray:
