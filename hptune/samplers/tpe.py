@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from hptune.analysis.pareto import crowding_distance, nondominated_sort
 from hptune.exceptions import ConfigurationError
 from hptune.samplers import _parzen
 from hptune.samplers._model import COMPLETE, PRUNED, ModelBasedSampler, Observations
@@ -280,10 +281,10 @@ def _pareto_best(y: FloatArray, k: int) -> IntArray:
     if k >= n:
         return np.arange(n)
     if y.shape[1] == 2:
-        fronts = _fronts_2d(y, k)
+        fronts = nondominated_sort(y, n_points=k)
     else:
         rows = _may_be_among_best(y, k)
-        fronts = [rows[front] for front in _fronts_by_matrix(y[rows], k)]
+        fronts = [rows[front] for front in nondominated_sort(y[rows], n_points=k)]
     chosen: list[IntArray] = []
     n_chosen = 0
     for front in fronts:
@@ -294,30 +295,6 @@ def _pareto_best(y: FloatArray, k: int) -> IntArray:
         chosen.append(front)
         n_chosen += len(front)
     return np.concatenate(chosen)
-
-
-def _fronts_2d(y: FloatArray, k: int) -> list[IntArray]:
-    """The first fronts of two objectives, until they hold ``k`` rows: O(n log n) each.
-
-    In lexicographic order a point is dominated exactly when an earlier one has a smaller
-    or equal second objective (and is not the same point).
-    """
-    order = np.lexsort((y[:, 1], y[:, 0]))
-    first, second = y[order, 0], y[order, 1]
-    left = np.arange(len(y))
-    fronts: list[IntArray] = []
-    n_taken = 0
-    while n_taken < k and len(left):
-        a, b = first[left], second[left]
-        best_before = np.minimum.accumulate(np.concatenate([[np.inf], b[:-1]]))
-        in_front = b < best_before
-        same = (a[1:] == a[:-1]) & (b[1:] == b[:-1])  # a repeat of the point before it
-        for i in np.flatnonzero(same) + 1:
-            in_front[i] |= in_front[i - 1]
-        fronts.append(order[left[in_front]])
-        n_taken += len(fronts[-1])
-        left = left[~in_front]
-    return fronts
 
 
 def _may_be_among_best(y: FloatArray, k: int) -> IntArray:
@@ -339,40 +316,11 @@ def _may_be_among_best(y: FloatArray, k: int) -> IntArray:
     return np.flatnonzero(counts < k)
 
 
-def _fronts_by_matrix(y: FloatArray, k: int) -> list[IntArray]:
-    """The first fronts of ``y``, until they hold ``k`` rows, from the domination matrix."""
-    n = len(y)
-    dominates = _domination_matrix(y)
-    counts = dominates.sum(axis=0)
-    taken = np.zeros(n, dtype=bool)
-    fronts: list[IntArray] = []
-    n_taken = 0
-    while n_taken < k and not taken.all():
-        front = np.flatnonzero((counts == 0) & ~taken)
-        fronts.append(front)
-        n_taken += len(front)
-        taken[front] = True
-        counts -= dominates[front].sum(axis=0)
-        counts[taken] = -1
-    return fronts
-
-
-def _domination_matrix(y: FloatArray) -> BoolArray:
-    """``out[i, j]``: row ``i`` dominates row ``j`` (no worse anywhere, better somewhere)."""
-    n = len(y)
-    out = np.empty((n, n), dtype=bool)
-    block = max(1, 2_000_000 // max(1, n * y.shape[1]))
-    for start in range(0, n, block):
-        a = y[start : start + block, None, :]
-        out[start : start + block] = (a <= y[None]).all(axis=2) & (a < y[None]).any(axis=2)
-    return out
-
-
 def _spread_order(front: FloatArray) -> IntArray:
     """Order a front's points by how much of it they hold, most first."""
     if front.shape[1] == 2:
         return np.argsort(-_hypervolume_contributions(front), kind="stable")
-    return np.argsort(-_crowding_distances(front), kind="stable")
+    return np.argsort(-crowding_distance(front), kind="stable")
 
 
 def _hypervolume_contributions(front: FloatArray) -> FloatArray:
@@ -388,20 +336,4 @@ def _hypervolume_contributions(front: FloatArray) -> FloatArray:
     below = np.insert(f[:-1, 1], 0, ref[1]) - f[:, 1]
     out = np.empty(len(front))
     out[order] = np.maximum(right, 0.0) * np.maximum(below, 0.0)
-    return out
-
-
-def _crowding_distances(front: FloatArray) -> FloatArray:
-    """NSGA-II crowding distance of each point of a front (extremes: infinite)."""
-    n, m = front.shape
-    out = np.zeros(n)
-    for j in range(m):
-        order = np.argsort(front[:, j], kind="stable")
-        v = front[order, j]
-        span = v[-1] - v[0]
-        gap = np.zeros(n)
-        if n > 2 and span > 0:
-            gap[1:-1] = (v[2:] - v[:-2]) / span
-        gap[0] = gap[-1] = np.inf
-        out[order] += gap
     return out
