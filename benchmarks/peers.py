@@ -78,10 +78,16 @@ def run_hptune(
     objective: Objective | None = None,
     batch: int = 1,
 ) -> list[float]:
-    """hptune's sampler ``name``, define-by-run through ``study.ask()`` / ``study.tell``."""
+    """hptune's sampler ``name``, define-by-run through ``study.ask()`` / ``study.tell``.
+
+    ``"auto"`` is told the budget, as ``study.optimize(n_trials=budget)`` would tell it.
+    """
     import hptune as ht
 
-    study = ht.create_study(direction="minimize", sampler=name, seed=seed)
+    sampler: Any = name
+    if name == "auto":
+        sampler = ht.AutoSampler(seed=seed, n_trials=budget)
+    study = ht.create_study(direction="minimize", sampler=sampler, seed=seed)
     return _ask_tell(problem, budget, objective or problem.evaluate, batch, study.ask, study.tell)
 
 

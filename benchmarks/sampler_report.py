@@ -315,7 +315,23 @@ def targets(ctx: Context, final: dict[str, dict[str, list[float]]]) -> list[str]
         f"{len(checks)} peers, {verdict}."
     )
     out += [f"  - {text}." for _, text in checks]
+    out += auto_target(final)
     return out
+
+
+def auto_target(final: dict[str, dict[str, list[float]]]) -> list[str]:
+    """The evolutionary issue's target for the default: ``auto`` >= every other sampler."""
+    if "auto" not in final:
+        return []
+    rivals = [s for s in final if s not in ("auto", "random")]
+    checks = [_compare("auto", rival, final) for rival in rivals]
+    beaten = sum(ok for ok, _ in checks)
+    verdict = "**met**" if beaten == len(checks) else "**missed**"
+    return [
+        f"- hptune auto (the default) >= every single hptune sampler and every peer: at least "
+        f"as good as {beaten} of {len(checks)}, {verdict}.",
+        *(f"  - {text}." for _, text in checks),
+    ]
 
 
 def quality_section(ctx: Context) -> str:
@@ -385,6 +401,7 @@ def continuous_section(ctx: Context) -> str:
             lines.append(
                 f"- hptune CMA-ES >= {peers.label(peer)}: {_compare('cmaes', peer, final)[1]}."
             )
+    lines += auto_target(final)
     lines += ["", "### Per problem (mean final score over seeds)", ""]
     lines += _per_problem_table(ctx, final)
     lines += ["", "### Time", "", *_time_table(ctx)]
