@@ -41,6 +41,8 @@ def _numbers(values: Mapping[str, Any], problem: Problem) -> dict[str, Any]:
         if p.name not in values:
             continue
         v = values[p.name]
+        if p.kind != "categorical" and np.ndim(v):  # some optimizers give 1-element arrays
+            v = np.asarray(v).reshape(-1)[0]
         if p.kind == "float":
             out[p.name] = min(max(float(v), p.low), p.high)
         elif p.kind == "int":

@@ -88,7 +88,7 @@ class AutoSampler(Sampler):
         *,
         gp_trials: int = 200,
         cmaes_trials: int | None = 200,
-        cmaes_budget: int = 1000,
+        cmaes_budget: int = 500,
         evolution_after: int = 500,
         parallel_trials: int = 16,
         n_trials: int | None = None,

@@ -132,6 +132,8 @@ class CmaEsSampler(Sampler):
         x0: the initial mean, as parameter values (a dict; missing parameters start at
             the centre of their range). The first run only; restarts draw a random mean.
         sigma0: the initial step size, as a fraction of each parameter's (encoded) range.
+            The default, a sixth, was better than 0.3 on Styblinski-Tang-8, Ackley-10
+            and Levy-10 at 500 evaluations (mean best over 5 seeds).
         popsize: the population of the first run; None is ``4 + floor(3 ln d)``.
         ipop: double the population at each restart (IPOP); with False a restart keeps
             it.
@@ -157,7 +159,7 @@ class CmaEsSampler(Sampler):
         seed: int | None = None,
         *,
         x0: Mapping[str, Any] | None = None,
-        sigma0: float = 0.3,
+        sigma0: float = 1 / 6,
         popsize: int | None = None,
         ipop: bool = True,
         margin: bool = True,

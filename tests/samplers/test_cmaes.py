@@ -84,7 +84,8 @@ def test_finds_the_optimum_of_a_separable_integer_quadratic() -> None:
 
 
 def test_ipop_restarts_with_a_doubled_population_on_rastrigin() -> None:
-    study = run(CmaEsSampler(seed=2), rastrigin, 250)
+    # sigma0=0.3: the step size the seeds below were examined with.
+    study = run(CmaEsSampler(seed=2, sigma0=0.3), rastrigin, 250)
 
     runs = {t[0]: t[2] for t in map(tags, study.trials) if t is not None}
     # 2-d: popsize 4 + floor(3 ln 2) = 6, then 12 after a restart. Offline, 10 of seeds
@@ -112,7 +113,7 @@ MIXED: dict[str, ht.Distribution] = {
 
 
 def test_every_value_belongs_to_its_distribution() -> None:
-    study = ht.create_study(sampler=CmaEsSampler(seed=1))
+    study = ht.create_study(sampler=CmaEsSampler(seed=1, sigma0=0.3))  # reaches the bounds
     for _ in range(80):
         trial = study.ask(MIXED)
         p = trial.params
