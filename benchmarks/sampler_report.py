@@ -136,6 +136,8 @@ def _samplers_table(ctx: Context) -> list[str]:
     for s in ctx.plan.samplers:
         if peers.is_hptune(s):
             config = f'`ht.create_study(sampler="{s}", seed=seed)`, define-by-run ask/tell'
+            if s == "auto":  # told the budget, as optimize(n_trials=budget) tells it
+                config = "`AutoSampler(seed=seed, n_trials=budget)`, define-by-run ask/tell"
             rows.append([peers.label(s), f"hptune {ht.__version__}", config])
         else:
             peer = peers.PEERS[s]
