@@ -7,21 +7,25 @@ it propose. The rule, and the benchmark figures it rests on
 (``benchmarks/results/samplers.md``, ``benchmarks/results/multiobjective.md``):
 
 * **Several objectives: multi-objective TPE** while fewer than ``evolution_after``
-  trials are finished, then **NSGA-II** (``"evolution"``), whose cost per proposal stays
-  flat and whose population keeps the front spread at large budgets.
+  trials are finished, then **NSGA-II** (``"evolution"``). On ZDT1-3 and DTLZ2 at 1,000
+  evaluations and an MLP's error against its size (5 seeds), this schedule reached a mean
+  normalized hypervolume of 0.79, against 0.71 for MOTPE alone, 0.71 for NSGA-II alone
+  and 0.60 for Optuna's best (its TPE).
 * **One objective, early: the Gaussian process** (``"gp"``) until ``gp_trials`` trials
-  are finished or running. It had the best mean normalized score of every sampler
-  measured at 50 evaluations, and it stays under 0.1 s per proposal up to a few hundred
-  trials.
-* **One objective, later: TPE** (``"tpe"``). Its cost per proposal is flat (about a
-  millisecond at 1,000 trials against tens for the GP), which matters once trials are
-  cheap and many; its model also copes with conditional and categorical spaces at any
-  size. When the space has only floats and integers and no conditional parameter, and the
-  budget is large, **CMA-ES** (``"cmaes"``) takes over instead, starting from the best
-  trial so far.
+  are finished or running. At 50 evaluations (15 problems, 5 seeds) it scored 94.2, the
+  best of all samplers measured (Nevergrad's NGOpt 92.7, hptune's and Optuna's TPE 86.8,
+  Optuna's GP 86.5), and a proposal costs well under 0.1 s up to a few hundred trials.
+* **One objective, later: TPE** (``"tpe"``), whose cost per proposal stays flat (about
+  2 ms at 1,000 trials, against tens for the GP) and whose model copes with conditional
+  and categorical spaces of any size. When the space has only floats and integers, none
+  conditional, and the planned budget is at least ``cmaes_budget``, **CMA-ES**
+  (``"cmaes"``) takes over from the GP instead, started at the best trial with a step of
+  a tenth of each range: on 7 continuous problems at 300-1,000 evaluations CMA-ES scored
+  91.6 and TPE 84.0; the GP-then-CMA-ES schedule scored 90.9, ahead on the 40-dimensional
+  problems and behind on Styblinski-Tang-8 and Ackley-10.
 * A study with many trials running at once (``parallel_trials`` or more) skips the GP:
-  with that many pending points the kriging believer's batch quality drops and its cost
-  grows with every pending point, while TPE's constant liar stays cheap.
+  its proposals cost more with every pending point, while TPE's constant liar stays
+  cheap (with 8 pending both kept 99% of their sequential score).
 
 The choice is recorded on each trial as the system attribute ``"auto:sampler"``, so a
 study shows what was used when; it depends on the history only, so a resumed study or
