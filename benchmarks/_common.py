@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import os
 import platform
 import re
@@ -17,6 +18,7 @@ import subprocess
 import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -193,6 +195,22 @@ def write_section(
         parts += [f"<!-- section: {name} -->", body.rstrip("\n"), f"<!-- end: {name} -->", ""]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(parts))
+
+
+def load_json(path: Path, default: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A benchmark's JSON cache, or ``default`` (an empty dict) when there is none yet."""
+    if not path.exists():
+        return {} if default is None else dict(default)
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data
+
+
+def save_json(path: Path, data: dict[str, Any], *, sort_keys: bool = False) -> None:
+    """Write a benchmark's JSON cache atomically (a crash leaves the old file whole)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, separators=(",", ":"), sort_keys=sort_keys))
+    tmp.replace(path)
 
 
 def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:

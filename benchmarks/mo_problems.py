@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from problems import Param
+from problems import Param, suggest_param
 
 FloatArray = np.ndarray
 
@@ -89,15 +89,7 @@ class MOProblem:
 
     def suggest(self, trial: Any) -> dict[str, Any]:
         """Ask ``trial`` (hptune's or Optuna's) for every parameter."""
-        values: dict[str, Any] = {}
-        for p in self.params:
-            if p.kind == "float":
-                values[p.name] = trial.suggest_float(p.name, p.low, p.high, log=p.log)
-            elif p.kind == "int":
-                values[p.name] = trial.suggest_int(p.name, int(p.low), int(p.high), log=p.log)
-            else:
-                values[p.name] = trial.suggest_categorical(p.name, list(p.choices))
-        return values
+        return {p.name: suggest_param(trial, p) for p in self.params}
 
 
 # --- ZDT (Zitzler, Deb, Thiele 2000) -------------------------------------------------------

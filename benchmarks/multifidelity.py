@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures as cf
-import json
 import math
 import multiprocessing
 import os
@@ -56,7 +55,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _common import REPO, describe_environment, load_average, markdown_table
+from _common import (
+    REPO,
+    describe_environment,
+    load_average,
+    load_json,
+    markdown_table,
+    save_json,
+)
 from _mf_tasks import METHOD_BY_NAME, METHODS, TASKS, Method, make_task, run_one, why_not_runnable
 
 RESULTS = REPO / "benchmarks" / "results"
@@ -94,20 +100,6 @@ def run_key(task: str, setting: Setting, method: str, seed: int) -> str:
 
 
 # --- Running -----------------------------------------------------------------------------
-
-
-def _load(path: Path) -> dict[str, Any]:
-    if path.exists():
-        data: dict[str, Any] = json.loads(path.read_text())
-        return data
-    return {"runs": {}}
-
-
-def _save(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, separators=(",", ":")))
-    tmp.replace(path)
 
 
 def _cost(task: str, method: Method) -> float:
@@ -152,7 +144,7 @@ def run_all(args: argparse.Namespace, settings: dict[str, Setting], data: dict[s
                 print(f"  {task} {m.name} seed {seed}: FAILED {e!r}", file=sys.stderr)
                 continue
             data["runs"][run_key(task, settings[task], m.name, seed)] = record
-            _save(args.raw, data)
+            save_json(args.raw, data)
             print(
                 f"  [{done}/{len(todo)}] {task} {m.name} seed {seed}: {record['seconds']:.1f} s "
                 f"(elapsed {time.perf_counter() - started:.0f} s)",
@@ -539,14 +531,14 @@ def main() -> None:
             args.methods.append(METHOD_BY_NAME[name])
     settings = QUICK if args.quick else FULL
     args.raw = FIGURES / ("raw-quick.json" if args.quick else "raw.json")
-    data = {"runs": {}} if args.fresh else _load(args.raw)
+    data = {"runs": {}} if args.fresh else load_json(args.raw, {"runs": {}})
     if not args.report_only:
         load_at_start = load_average()
         data["jobs"] = args.jobs
         data["command"] = shlex.join(["python", "benchmarks/multifidelity.py", *sys.argv[1:]])
         run_all(args, settings, data)
         data["environment"] = describe_environment(load_at_start=load_at_start)
-        _save(args.raw, data)
+        save_json(args.raw, data)
     text = report(args, settings, data)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)

@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures as cf
-import json
 import math
 import multiprocessing
 import os
@@ -54,7 +53,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _common import REPO, describe_environment, load_average, markdown_table, write_section
+from _common import (
+    REPO,
+    describe_environment,
+    load_average,
+    load_json,
+    markdown_table,
+    save_json,
+    write_section,
+)
 from mo_problems import PROBLEMS, MOProblem, get_problem
 
 import hptune as ht
@@ -170,20 +177,6 @@ def run_one(problem_name: str, sampler_key: str, seed: int, budget: int) -> dict
 # --- Running -------------------------------------------------------------------------------
 
 
-def _load(path: Path) -> dict[str, Any]:
-    if path.exists():
-        data: dict[str, Any] = json.loads(path.read_text())
-        return data
-    return {"runs": {}}
-
-
-def _save(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, separators=(",", ":")))
-    tmp.replace(path)
-
-
 def _cost(problem: str, sampler: str) -> float:
     """A rough order for the pool, longest first: model tuning, then Optuna's TPE."""
     return (problem == "MLP-digits") * 100 + (sampler == "optuna-tpe") * 10 + (sampler == "tpe")
@@ -228,7 +221,7 @@ def run_all(args: argparse.Namespace, data: dict[str, Any]) -> None:
                 print(f"  {problem} {sampler} seed {seed}: FAILED {e!r}", file=sys.stderr)
                 continue
             data["runs"][run_key(problem, args.budgets[problem], sampler, seed)] = record
-            _save(args.raw, data)
+            save_json(args.raw, data)
             print(
                 f"  [{done}/{len(todo)}] {problem} {sampler} seed {seed}: "
                 f"{record['seconds']:.1f} s (elapsed {time.perf_counter() - started:.0f} s)",
@@ -578,16 +571,16 @@ def main() -> None:
         else:
             args.samplers.append(key)
     args.raw = FIGURES / ("raw-quick.json" if args.quick else "raw.json")
-    data = {"runs": {}} if args.fresh else _load(args.raw)
+    data = {"runs": {}} if args.fresh else load_json(args.raw, {"runs": {}})
     if not args.report_only:
         load_at_start = load_average()
         data["jobs"] = args.jobs
         data["command"] = shlex.join(["python", "benchmarks/multiobjective.py", *sys.argv[1:]])
         run_all(args, data)
         data["environment"] = describe_environment(load_at_start=load_at_start)
-        _save(args.raw, data)
+        save_json(args.raw, data)
     text = report(args, data)
-    _save(args.raw, data)  # with the hypervolume curves the report computed
+    save_json(args.raw, data)  # with the hypervolume curves the report computed
     write_section(
         args.out,
         "quick" if args.quick else "full",

@@ -77,6 +77,15 @@ class Param:
         return float(rng.uniform(self.low, self.high))
 
 
+def suggest_param(trial: Any, p: Param) -> Any:
+    """Ask ``trial`` (hptune's, Optuna's or rustuna's) for parameter ``p``."""
+    if p.kind == "float":
+        return trial.suggest_float(p.name, p.low, p.high, log=p.log)
+    if p.kind == "int":
+        return trial.suggest_int(p.name, int(p.low), int(p.high), log=p.log)
+    return trial.suggest_categorical(p.name, list(p.choices))
+
+
 @dataclass(frozen=True)
 class Problem:
     """A minimisation problem over a (possibly conditional) space.
@@ -133,14 +142,8 @@ class Problem:
         """
         values: dict[str, Any] = {}
         for p in self.params:
-            if not self.is_active(p, values):
-                continue
-            if p.kind == "float":
-                values[p.name] = trial.suggest_float(p.name, p.low, p.high, log=p.log)
-            elif p.kind == "int":
-                values[p.name] = trial.suggest_int(p.name, int(p.low), int(p.high), log=p.log)
-            else:
-                values[p.name] = trial.suggest_categorical(p.name, list(p.choices))
+            if self.is_active(p, values):
+                values[p.name] = suggest_param(trial, p)
         return values
 
     def sample(self, rng: np.random.Generator) -> dict[str, Any]:

@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures as cf
-import json
 import multiprocessing
 import os
 import shlex
@@ -59,7 +58,7 @@ from typing import Any
 import numpy as np
 import peers
 import sampler_report
-from _common import load_average
+from _common import load_average, load_json, save_json
 from problems import Problem, all_problems, get_problem
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -207,20 +206,6 @@ def reference_sample(problem_name: str, n: int) -> dict[str, Any]:
 # Caches -----------------------------------------------------------------------------------
 
 
-def load_json(path: Path) -> dict[str, Any]:
-    if not path.exists():
-        return {}
-    data: dict[str, Any] = json.loads(path.read_text())
-    return data
-
-
-def save_json(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, separators=(",", ":"), sort_keys=True))
-    tmp.replace(path)
-
-
 def _needed_reference(plan: Plan, reference: dict[str, Any]) -> dict[str, int]:
     mode = "quick" if plan.quick else "full"
     need = {}
@@ -268,7 +253,7 @@ def execute(plan: Plan, jobs: int) -> tuple[dict[str, Any], dict[str, str], floa
                 elapsed = time.perf_counter() - start
                 if isinstance(what, str):
                     reference[what] = result
-                    save_json(REFERENCE_PATH, reference)
+                    save_json(REFERENCE_PATH, reference, sort_keys=True)
                     note = f"reference {what}: median {result['median']:.4g} (n={result['n']})"
                 elif "error" in result:
                     failures[what.key] = result["error"]
@@ -286,10 +271,10 @@ def execute(plan: Plan, jobs: int) -> tuple[dict[str, Any], dict[str, str], floa
                     note = f"{what.key}: best {min(result['values']):.5g}, {result['wall']:.1f} s"
                 print(f"[{done}/{len(futures)} {elapsed:.0f} s] {note}", file=sys.stderr)
                 if time.perf_counter() - last_save > SAVE_EVERY_S:
-                    save_json(plan.raw_path, {"runs": runs})
+                    save_json(plan.raw_path, {"runs": runs}, sort_keys=True)
                     last_save = time.perf_counter()
         finally:
-            save_json(plan.raw_path, {"runs": runs})
+            save_json(plan.raw_path, {"runs": runs}, sort_keys=True)
     return runs, failures, time.perf_counter() - start
 
 
