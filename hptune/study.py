@@ -239,7 +239,9 @@ class Study:
                     proposal = self._propose(record, record.number, joint, history)
             proposal = self._claim(record, joint, proposal)
             if proposal is not recorded:
-                for key, value in proposal.attrs.items():
+                # Attributes written with a proposal that was then replaced are voided.
+                stale = dict.fromkeys(recorded.attrs if recorded is not None else ())
+                for key, value in {**stale, **proposal.attrs}.items():
                     self.storage.set_trial_attr(record.trial_id, key, value, system=True)
                     record.system_attrs[key] = value
             for key, value in record.system_attrs.get("enqueued_user_attrs", {}).items():

@@ -97,3 +97,29 @@ def test_model_based_samplers_move_to_the_feasible_optimum(sampler: str) -> None
     best = float(np.median([b for _, b in results]))
     assert fraction >= 0.45, results
     assert 0.5 <= best < 0.8, results
+
+
+class _Racing(Sampler):
+    """Starts another trial while proposing the first time: the study's trial then gets
+    another number than the one proposed for, and the proposal is made again."""
+
+    def __init__(self) -> None:
+        self.study: ht.Study | None = None
+        self.raced = False
+
+    def propose(self, request: ProposalRequest) -> Proposal:
+        if not self.raced and self.study is not None:
+            self.raced = True
+            self.study.storage.create_trial(self.study.study_id)
+            return Proposal({k: 0.1 for k in request.space}, attrs={"test:old": 1, "test:n": 0})
+        return Proposal({k: 0.5 for k in request.space}, attrs={"test:n": request.number})
+
+
+def test_attrs_of_a_replaced_proposal_are_voided() -> None:
+    sampler = _Racing()
+    study = ht.create_study(sampler=sampler)
+    sampler.study = study
+    trial = study.ask({"x": ht.Float(0, 1)})
+    assert trial.number == 1 and trial.params == {"x": 0.5}
+    attrs = study.trials[1].system_attrs
+    assert attrs["test:n"] == 1 and attrs.get("test:old") is None
