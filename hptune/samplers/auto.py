@@ -127,7 +127,6 @@ class AutoSampler(Sampler):
         self._gp = GPSampler(seed=self.seed)
         self._evolution = EvolutionSampler(seed=self.seed)
         self._cmaes: tuple[int, CmaEsSampler] | None = None  # (first trial, sampler)
-        self._union_cache: Any = None
 
     def __repr__(self) -> str:
         return (
