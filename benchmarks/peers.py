@@ -18,6 +18,7 @@ Each peer runs with its library's defaults except for what the table below names
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.metadata
 import math
@@ -116,8 +117,14 @@ def optuna_sampler(kind: str, seed: int) -> Any:
 
 
 def _run_optuna(
-    kind: str, problem: Problem, budget: int, seed: int, objective: Objective | None, batch: int
+    kind: str,
+    problem: Problem,
+    budget: int,
+    seed: int,
+    objective: Objective | None = None,
+    batch: int = 1,
 ) -> list[float]:
+    """Optuna's sampler ``kind`` (see :func:`optuna_sampler`) through ask/tell."""
     import optuna
 
     study = optuna.create_study(direction="minimize", sampler=optuna_sampler(kind, seed))
@@ -126,30 +133,6 @@ def _run_optuna(
         return _ask_tell(
             problem, budget, objective or problem.evaluate, batch, study.ask, study.tell
         )
-
-
-def run_optuna_tpe(
-    problem: Problem, budget: int, seed: int, objective: Objective | None = None, batch: int = 1
-) -> list[float]:
-    return _run_optuna("tpe", problem, budget, seed, objective, batch)
-
-
-def run_optuna_tpe_indep(
-    problem: Problem, budget: int, seed: int, objective: Objective | None = None, batch: int = 1
-) -> list[float]:
-    return _run_optuna("tpe-indep", problem, budget, seed, objective, batch)
-
-
-def run_optuna_gp(
-    problem: Problem, budget: int, seed: int, objective: Objective | None = None, batch: int = 1
-) -> list[float]:
-    return _run_optuna("gp", problem, budget, seed, objective, batch)
-
-
-def run_optuna_cmaes(
-    problem: Problem, budget: int, seed: int, objective: Objective | None = None, batch: int = 1
-) -> list[float]:
-    return _run_optuna("cmaes", problem, budget, seed, objective, batch)
 
 
 def run_rustuna_tpe(
@@ -405,7 +388,7 @@ PEERS: dict[str, Peer] = {
             "optuna",
             "optuna",
             "`TPESampler(seed=seed, multivariate=True)`: Optuna 5's default for one objective",
-            run_optuna_tpe,
+            functools.partial(_run_optuna, "tpe"),
             batch=True,
         ),
         Peer(
@@ -414,7 +397,7 @@ PEERS: dict[str, Peer] = {
             "optuna",
             "optuna",
             "`TPESampler(seed=seed, multivariate=False)`: the default before Optuna 5",
-            run_optuna_tpe_indep,
+            functools.partial(_run_optuna, "tpe-indep"),
             batch=True,
         ),
         Peer(
@@ -423,7 +406,7 @@ PEERS: dict[str, Peer] = {
             "optuna",
             "optuna",
             "`GPSampler(seed=seed)`, defaults",
-            run_optuna_gp,
+            functools.partial(_run_optuna, "gp"),
             batch=True,
         ),
         Peer(
@@ -432,7 +415,7 @@ PEERS: dict[str, Peer] = {
             "cmaes",
             "optuna",
             "`CmaEsSampler(seed=seed)`, defaults (the `cmaes` package; categoricals at random)",
-            run_optuna_cmaes,
+            functools.partial(_run_optuna, "cmaes"),
             batch=True,
         ),
         Peer(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -355,12 +356,22 @@ def quality_section(ctx: Context) -> str:
         "",
         *_samplers_table(ctx),
     ]
+    return _scored_section(ctx, lines, "Targets from the issue", lambda final: targets(ctx, final))
+
+
+def _scored_section(
+    ctx: Context,
+    lines: list[str],
+    verdicts_title: str,
+    verdicts: Callable[[dict[str, dict[str, list[float]]]], list[str]],
+) -> str:
+    """A scored section after its introduction ``lines``: scores, verdicts, time, plots."""
     data = curves(ctx)
     final = finals(data)
     if not final:
         return "\n".join([*lines, "", "No results."]) + "\n"
     lines += ["", "### Final score", "", *_overall_table(final)]
-    lines += ["", "### Targets from the issue", "", *targets(ctx, final)]
+    lines += ["", f"### {verdicts_title}", "", *verdicts(final)]
     lines += ["", "### Per problem (mean final score over seeds)", ""]
     lines += _per_problem_table(ctx, final)
     lines += ["", "### Time", ""]
@@ -390,26 +401,18 @@ def continuous_section(ctx: Context) -> str:
         "",
         *_samplers_table(ctx),
     ]
-    data = curves(ctx)
-    final = finals(data)
-    if not final:
-        return "\n".join([*lines, "", "No results."]) + "\n"
-    lines += ["", "### Final score", "", *_overall_table(final)]
-    lines += ["", "### hptune CMA-ES beside the peers", ""]
-    if "cmaes" not in final:
-        lines.append("hptune CMA-ES has no results in this cache.")
+    return _scored_section(ctx, lines, "hptune CMA-ES beside the peers", _cmaes_verdicts)
+
+
+def _cmaes_verdicts(final: dict[str, dict[str, list[float]]]) -> list[str]:
+    """hptune CMA-ES against Optuna's and Nevergrad, and auto against every sampler."""
+    out = [] if "cmaes" in final else ["hptune CMA-ES has no results in this cache."]
     for peer in ("optuna-cmaes", "nevergrad"):
         if "cmaes" in final and peer in final:
-            lines.append(
+            out.append(
                 f"- hptune CMA-ES >= {peers.label(peer)}: {_compare('cmaes', peer, final)[1]}."
             )
-    lines += auto_target(final)
-    lines += ["", "### Per problem (mean final score over seeds)", ""]
-    lines += _per_problem_table(ctx, final)
-    lines += ["", "### Time", "", *_time_table(ctx)]
-    lines += ["", "### Anytime", "", *plot_anytime(ctx, data)]
-    lines += ["", "### Problems", "", *_problems_table(ctx)]
-    return "\n".join(lines) + "\n"
+    return out + auto_target(final)
 
 
 def batch_section(ctx: Context) -> str:
