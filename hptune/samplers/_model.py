@@ -201,6 +201,14 @@ class _Encoded:
         self.at_budget: dict[float, dict[int, float]] = {}
         self.n = 0
         self.ordered = True
+        # Read-only properties of the space, shared by every Observations of it.
+        self.cardinality = np.array(
+            [dist.cardinality() or 0 for dist in space.values()], dtype=np.int64
+        )
+        self.categorical = np.array(
+            [isinstance(dist, Categorical) for dist in space.values()], dtype=bool
+        )
+        self.cardinality.flags.writeable = self.categorical.flags.writeable = False
 
     def update(self, history: Sequence[FrozenTrial], signs: FloatArray) -> None:
         fresh = self.scanner.new_finished(history)
@@ -403,11 +411,9 @@ class ModelBasedSampler(Sampler):
             encode_params(t, names, space)
             for t in _running_tail(request.history, encoded.scanner.watermark)
         ]
-        cardinality = np.array([d.cardinality() or 0 for d in space.values()], dtype=np.int64)
-        categorical = np.array([isinstance(d, Categorical) for d in space.values()], dtype=bool)
         arrays = [x, y, state, step, numbers, violation]
         pending_x = np.array(pending).reshape(len(pending), len(names))
-        for array in (*arrays, pending_x, cardinality, categorical):
+        for array in (*arrays, pending_x):
             array.flags.writeable = False
         return Observations(
             names,
@@ -418,8 +424,8 @@ class ModelBasedSampler(Sampler):
             step,
             numbers,
             pending_x,
-            cardinality,
-            categorical,
+            encoded.cardinality,
+            encoded.categorical,
             budget,
             violation,
         )

@@ -72,6 +72,9 @@ class AutoSampler(Sampler):
             this many trials on, when ``n_trials`` says the study will reach
             ``cmaes_budget`` trials; None never uses CMA-ES.
         cmaes_budget: the planned budget from which CMA-ES is worth it.
+        cmaes_per_dim: with a planned budget of at least this many trials per parameter
+            (and at least ``cmaes_budget``), CMA-ES runs the whole study from its first
+            trial instead of taking over from the GP.
         evolution_after: finished trials after which a multi-objective study moves from
             TPE to NSGA-II.
         parallel_trials: running trials from which the GP is skipped.
@@ -93,6 +96,7 @@ class AutoSampler(Sampler):
         gp_trials: int = 200,
         cmaes_trials: int | None = 200,
         cmaes_budget: int = 500,
+        cmaes_per_dim: int = 40,
         evolution_after: int = 500,
         parallel_trials: int = 16,
         n_trials: int | None = None,
@@ -100,6 +104,7 @@ class AutoSampler(Sampler):
         counts = {
             "gp_trials": gp_trials,
             "cmaes_budget": cmaes_budget,
+            "cmaes_per_dim": cmaes_per_dim,
             "evolution_after": evolution_after,
             "parallel_trials": parallel_trials,
         }
@@ -116,6 +121,7 @@ class AutoSampler(Sampler):
         self.gp_trials = gp_trials
         self.cmaes_trials = cmaes_trials
         self.cmaes_budget = cmaes_budget
+        self.cmaes_per_dim = cmaes_per_dim
         self.evolution_after = evolution_after
         self.parallel_trials = parallel_trials
         self.n_trials = n_trials
@@ -132,6 +138,7 @@ class AutoSampler(Sampler):
         return (
             f"AutoSampler(seed={self.seed}, gp_trials={self.gp_trials}, "
             f"cmaes_trials={self.cmaes_trials}, cmaes_budget={self.cmaes_budget}, "
+            f"cmaes_per_dim={self.cmaes_per_dim}, "
             f"evolution_after={self.evolution_after}, "
             f"parallel_trials={self.parallel_trials}, n_trials={self.n_trials})"
         )
@@ -170,10 +177,16 @@ class AutoSampler(Sampler):
         n_running = sum(t.state is TrialState.RUNNING for t in history)
         if len(request.directions) > 1:
             return "evolution" if n_finished >= self.evolution_after else "tpe"
-        if self.cmaes_trials is not None and n_finished >= self.cmaes_trials and request.space:
+        if self.cmaes_trials is not None and request.space:
             if _first_choice(history, "cmaes") is not None:
                 return "cmaes"  # once CMA-ES took over it keeps the study
-            if self._budget_for_cmaes(request) and _numeric_and_unconditional(request):
+            budget = request.n_trials if request.n_trials is not None else self.n_trials
+            if (
+                budget is not None
+                and budget >= self.cmaes_budget
+                and (n_finished >= self.cmaes_trials or budget >= self._cmaes_from_start(request))
+                and _numeric_and_unconditional(request)
+            ):
                 return "cmaes"
         if n_running >= self.parallel_trials:
             return "tpe"
@@ -181,10 +194,9 @@ class AutoSampler(Sampler):
             return "gp"
         return "tpe"
 
-    def _budget_for_cmaes(self, request: ProposalRequest) -> bool:
-        """Whether the planned budget is large enough for CMA-ES to take over."""
-        budget = request.n_trials if request.n_trials is not None else self.n_trials
-        return budget is not None and budget >= self.cmaes_budget
+    def _cmaes_from_start(self, request: ProposalRequest) -> int:
+        """The planned budget from which CMA-ES runs the whole study (no GP first)."""
+        return self.cmaes_per_dim * len(request.space)
 
     def _sampler(self, name: str, request: ProposalRequest) -> Sampler:
         if name == "tpe":
@@ -196,21 +208,32 @@ class AutoSampler(Sampler):
         return self._cmaes_sampler(request)
 
     def _cmaes_sampler(self, request: ProposalRequest) -> CmaEsSampler:
-        """CMA-ES started at the best trial before it took over (found in the history)."""
+        """CMA-ES as it took over: at the best trial the GP (or TPE) found, or afresh.
+
+        Both are read from the history (the first CMA-ES trial and the choices before
+        it), so a resumed study or another worker rebuilds the same sampler.
+        """
         start = _first_choice(request.history, "cmaes")
         start = request.number if start is None else start
         with self._lock:
             if self._cmaes is not None and self._cmaes[0] == start:
                 return self._cmaes[1]
-            before = [
-                t
+            guided = any(
+                t.number < start and t.system_attrs.get(CHOICE_ATTR) in ("gp", "tpe")
                 for t in request.history
-                if t.number < start and t.state is TrialState.COMPLETE and t.feasible
-            ]
-            sign = 1.0 if request.directions[0] is StudyDirection.MINIMIZE else -1.0
-            best = min(before, key=lambda t: sign * (t.values or (math.inf,))[0], default=None)
-            x0 = None if best is None else dict(best.params)
-            sampler = CmaEsSampler(seed=self.seed, x0=x0, sigma0=_CMAES_SIGMA0)
+            )
+            if not guided:  # CMA-ES runs the whole study: its own defaults
+                sampler = CmaEsSampler(seed=self.seed)
+            else:
+                before = [
+                    t
+                    for t in request.history
+                    if t.number < start and t.state is TrialState.COMPLETE and t.feasible
+                ]
+                sign = 1.0 if request.directions[0] is StudyDirection.MINIMIZE else -1.0
+                best = min(before, key=lambda t: sign * (t.values or (math.inf,))[0], default=None)
+                x0 = None if best is None else dict(best.params)
+                sampler = CmaEsSampler(seed=self.seed, x0=x0, sigma0=_CMAES_SIGMA0)
             self._cmaes = (start, sampler)
             return sampler
 

@@ -78,6 +78,24 @@ def test_a_long_numeric_study_moves_to_cmaes_started_at_the_best_trial() -> None
     assert _choices(study)[-1] == "cmaes"
 
 
+def test_a_budget_of_many_trials_per_parameter_runs_cmaes_from_the_start() -> None:
+    # 2 parameters, 40 planned trials: 20 per parameter, at least cmaes_per_dim=20.
+    sampler = AutoSampler(seed=0, cmaes_budget=30, cmaes_per_dim=20)
+    study = ht.create_study(sampler=sampler)
+    study.optimize(_numeric, n_trials=40, show_progress=False)
+    assert _choices(study) == ["random", *["cmaes"] * 39]
+    cmaes = sampler._cmaes
+    assert cmaes is not None and cmaes[1].x0 is None and cmaes[1].sigma0 == 1 / 6
+    # It is CMA-ES with its own defaults: the same proposals as sampler="cmaes".
+    alone = ht.create_study(sampler=ht.CmaEsSampler(seed=0))
+    alone.optimize(_numeric, n_trials=40, show_progress=False)
+    assert [t.params for t in study.trials[1:]] == [t.params for t in alone.trials[1:]]
+    # One fewer trial per parameter: the GP goes first, as without the rule.
+    fewer = ht.create_study(sampler=AutoSampler(seed=0, cmaes_budget=30, cmaes_per_dim=21))
+    fewer.optimize(_numeric, n_trials=40, show_progress=False)
+    assert "cmaes" not in _choices(fewer)
+
+
 @pytest.mark.parametrize(
     "objective",
     [
