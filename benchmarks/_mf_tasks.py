@@ -174,6 +174,7 @@ class Method:
     library: Literal["hptune", "optuna"]
     sampler: str
     pruner: str | None
+    random_fraction: float = 0.0  # hptune's model-based samplers: BOHB's random share
 
     @property
     def label(self) -> str:
@@ -192,6 +193,7 @@ METHODS = (
     Method("random+hyperband", "hptune", "random", "hyperband"),
     Method("tpe+asha", "hptune", "tpe", "asha"),
     Method("tpe+hyperband", "hptune", "tpe", "hyperband"),
+    Method("tpe(r=1/3)+asha", "hptune", "tpe", "asha", random_fraction=1 / 3),
     Method("gp+asha", "hptune", "gp", "asha"),
     Method("optuna tpe+median", "optuna", "tpe", "median"),
     Method("optuna tpe+sha", "optuna", "tpe", "asha"),
@@ -237,9 +239,13 @@ class _Study:
                     min_resource=1, max_resource=top, reduction_factor=3
                 ),
             }
+            sampler: Any = method.sampler
+            if method.random_fraction:
+                model = {"tpe": ht.TPESampler, "gp": ht.GPSampler}[method.sampler]
+                sampler = model(seed=seed, random_fraction=method.random_fraction)
             self.study = ht.create_study(
                 direction=task.direction,
-                sampler=method.sampler,
+                sampler=sampler,
                 pruner=pruners[method.pruner],
                 seed=seed,
             )

@@ -7,7 +7,8 @@ synthetic multi-fidelity functions (Hartmann-6 and Branin with the fidelity bias
 Kandasamy et al. 2017, and a Hartmann-6 whose best points learn slowly). The methods:
 hptune's random search without pruning (the baseline), random search with the median
 rule, ASHA and Hyperband, TPE with ASHA and Hyperband and GP with ASHA (model-based
-multi-fidelity, where hptune has those samplers), and Optuna's TPE with its median,
+multi-fidelity, where hptune has those samplers), TPE with ASHA drawing a third of its
+proposals from the design (``random_fraction=1/3``, BOHB's), and Optuna's TPE with its median,
 successive-halving and Hyperband pruners. Both libraries get the same pruner settings:
 minimum resource 1 epoch, reduction factor 3, Hyperband's maximum resource the full
 training, the median rule after 5 complete trials and a ninth of the epochs.
@@ -28,13 +29,13 @@ with one thread; a finished run is cached in ``benchmarks/results/multifidelity/
 (``raw-quick.json`` in quick mode), so an interrupted benchmark resumes and
 ``--report-only`` rewrites the report and the plots from the cache. Nearly all the time
 goes to training the digits networks: the quick mode takes about 230 CPU seconds (2
-minutes on two idle cores, 7 when other work shares them), the full mode about ten
-times as much (20 minutes on two idle cores, 35 to 40 on shared ones).
+minutes on two idle cores, 7 when other work shares them), the full mode about twenty
+times as much (40 minutes on two idle cores, over an hour on shared ones).
 
 Run::
 
-    python benchmarks/multifidelity.py                 # full: 27 epochs; 5 seeds on digits,
-                                                       # 10 on the synthetic tasks
+    python benchmarks/multifidelity.py                 # full: 27 epochs; 10 seeds on digits,
+                                                       # 20 on the synthetic tasks
     python benchmarks/multifidelity.py --quick         # 2 seeds, digits 9 epochs
     python benchmarks/multifidelity.py --quick --tasks branin --methods random,random+asha
     python benchmarks/multifidelity.py --report-only   # the report from the cached runs
@@ -86,8 +87,8 @@ class Setting:
 
 
 FULL = {
-    "digits": Setting(27, 30, 5),
-    **{name: Setting(27, 30, 10) for name in TASKS if name != "digits"},
+    "digits": Setting(27, 30, 10),
+    **{name: Setting(27, 30, 20) for name in TASKS if name != "digits"},
 }
 QUICK = {
     "digits": Setting(9, 30, 2),

@@ -111,6 +111,10 @@ class GPSampler(ModelBasedSampler):
     Args:
         seed: makes the proposals reproducible; None draws a fresh seed.
         n_startup_trials: complete trials from the Sobol' design before the model is used.
+        random_fraction: with a rung-based pruner (multi-fidelity), the share of proposals
+            taken from the Sobol' design instead of the model (BOHB's; off by default, see
+            :class:`~hptune.samplers._model.ModelBasedSampler` for what it was measured to
+            do).
         pending: how running trials are fantasised, "believer" or "liar".
         max_model_trials: finished trials the model uses at most (a subsample beyond).
 
@@ -133,10 +137,11 @@ class GPSampler(ModelBasedSampler):
         seed: int | None = None,
         *,
         n_startup_trials: int = 10,
+        random_fraction: float = 0.0,
         pending: Literal["believer", "liar"] = "believer",
         max_model_trials: int = 400,
     ) -> None:
-        super().__init__(seed, n_startup_trials=n_startup_trials)
+        super().__init__(seed, n_startup_trials=n_startup_trials, random_fraction=random_fraction)
         if pending not in _PENDING:
             raise ConfigurationError(
                 f"GPSampler: pending must be 'believer' or 'liar', got pending={pending!r}."
@@ -158,6 +163,7 @@ class GPSampler(ModelBasedSampler):
     def __repr__(self) -> str:
         return (
             f"GPSampler(seed={self.seed}, n_startup_trials={self.n_startup_trials}, "
+            f"random_fraction={self.random_fraction:.3g}, "
             f"pending={self.pending!r}, max_model_trials={self.max_model_trials})"
         )
 

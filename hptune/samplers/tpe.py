@@ -101,6 +101,10 @@ class TPESampler(ModelBasedSampler):
     Args:
         seed: makes the proposals reproducible; None draws a fresh seed.
         n_startup_trials: complete trials from the Sobol' design before the model is used.
+        random_fraction: with a rung-based pruner (multi-fidelity), the share of proposals
+            taken from the Sobol' design instead of the model (BOHB's; off by default, see
+            :class:`~hptune.samplers._model.ModelBasedSampler` for what it was measured to
+            do).
         n_candidates: points drawn from ``l`` per proposal; more exploit harder.
         gamma: maps the number of ranked trials to the size of the good group; must be
             a picklable callable (a module-level function) to run in worker processes.
@@ -125,12 +129,13 @@ class TPESampler(ModelBasedSampler):
         seed: int | None = None,
         *,
         n_startup_trials: int = 10,
+        random_fraction: float = 0.0,
         n_candidates: int = 24,
         gamma: Callable[[int], int] = default_gamma,
         prior_weight: float = 1.0,
         constant_liar: bool = True,
     ) -> None:
-        super().__init__(seed, n_startup_trials=n_startup_trials)
+        super().__init__(seed, n_startup_trials=n_startup_trials, random_fraction=random_fraction)
         if isinstance(n_candidates, bool) or not isinstance(n_candidates, int) or n_candidates < 1:
             raise ConfigurationError(
                 f"TPESampler: n_candidates must be an int >= 1, got n_candidates={n_candidates!r}."
@@ -174,6 +179,7 @@ class TPESampler(ModelBasedSampler):
         gamma = getattr(self.gamma, "__name__", repr(self.gamma))
         return (
             f"TPESampler(seed={self.seed}, n_startup_trials={self.n_startup_trials}, "
+            f"random_fraction={self.random_fraction:.3g}, "
             f"n_candidates={self.n_candidates}, gamma={gamma}, "
             f"prior_weight={self.prior_weight}, constant_liar={self.constant_liar})"
         )

@@ -429,5 +429,6 @@ def test_repr_and_registry_name() -> None:
     sampler = ht.create_study(sampler="gp", seed=4).sampler
 
     assert repr(sampler) == (
-        "GPSampler(seed=4, n_startup_trials=10, pending='believer', max_model_trials=400)"
+        "GPSampler(seed=4, n_startup_trials=10, random_fraction=0, pending='believer', "
+        "max_model_trials=400)"
     )

@@ -29,8 +29,10 @@ SPACE = {"x": ht.Float(0.0, 1.0), "n": ht.Int(1, 4), "c": ht.Categorical(["a", "
 class Recorder(ModelBasedSampler):
     """Proposes random points and keeps the observations it was given."""
 
-    def __init__(self, seed: int = 0, n_startup_trials: int = 0) -> None:
-        super().__init__(seed, n_startup_trials=n_startup_trials)
+    def __init__(
+        self, seed: int = 0, n_startup_trials: int = 0, random_fraction: float = 0.0
+    ) -> None:
+        super().__init__(seed, n_startup_trials=n_startup_trials, random_fraction=random_fraction)
         self.seen: list[Observations] = []
 
     def _candidates(
@@ -215,6 +217,53 @@ def test_directions_reach_the_model() -> None:
     study.tell(trial, [1.0, 2.0])
     study.ask(SPACE)
     assert seen[-1] == (StudyDirection.MINIMIZE, StudyDirection.MAXIMIZE)
+
+
+def _rung_objective(trial: ht.Trial) -> float:
+    x = trial.suggest_float("x", 0.0, 1.0)
+    loss = 0.0
+    for epoch in range(1, 10):
+        loss = x + 1.0 / epoch
+        trial.report(loss, step=epoch)
+        if trial.should_prune():
+            raise ht.TrialPruned()
+    return loss
+
+
+class ModelCalls(Recorder):
+    """Records, per trial number, whether the model proposed it."""
+
+    def __init__(self, random_fraction: float) -> None:
+        super().__init__(n_startup_trials=4, random_fraction=random_fraction)
+        self.by_model: dict[int, bool] = {}
+
+    def propose(self, request: ProposalRequest) -> Any:
+        calls = len(self.seen)
+        proposal = super().propose(request)
+        self.by_model[request.number] = len(self.seen) > calls
+        return proposal
+
+
+@pytest.mark.parametrize("fraction", [0.0, 1 / 3, 1.0])
+def test_with_a_rung_pruner_a_fraction_of_proposals_come_from_the_design(fraction: float) -> None:
+    sampler = ModelCalls(fraction)
+    study = ht.create_study(sampler=sampler, pruner="asha")
+    study.optimize(_rung_objective, n_trials=70, show_progress=False)
+    late = [by_model for number, by_model in sampler.by_model.items() if number >= 10]
+    share = 1.0 - sum(late) / len(late)
+    # 60 draws at 1/3: the share lies in [0.15, 0.55] with probability > 0.999.
+    assert share == fraction if fraction in (0.0, 1.0) else 0.15 <= share <= 0.55
+    # Without a pruner the model proposes every trial after the start.
+    plain = ModelCalls(1.0)
+    ht.create_study(sampler=plain).optimize(_rung_objective, n_trials=20, show_progress=False)
+    assert all(by_model for number, by_model in plain.by_model.items() if number >= 5)
+
+
+def test_random_fraction_out_of_range_names_the_parameter() -> None:
+    with pytest.raises(ht.ConfigurationError, match=r"random_fraction=1\.5"):
+        ht.TPESampler(random_fraction=1.5)
+    with pytest.raises(ht.ConfigurationError, match=r"random_fraction=-0\.1"):
+        ht.GPSampler(random_fraction=-0.1)
 
 
 def test_with_a_rung_pruner_the_model_sees_the_highest_budget_enough_trials_reached() -> None:

@@ -380,7 +380,8 @@ def test_a_gamma_that_returns_no_int_is_named() -> None:
 
 def test_repr_and_default_gamma() -> None:
     assert repr(TPESampler(seed=3)) == (
-        "TPESampler(seed=3, n_startup_trials=10, n_candidates=24, gamma=default_gamma, "
+        "TPESampler(seed=3, n_startup_trials=10, random_fraction=0, n_candidates=24, "
+        "gamma=default_gamma, "
         "prior_weight=1.0, constant_liar=True)"
     )
     assert [default_gamma(n) for n in (1, 10, 100, 1000)] == [1, 2, 15, 25]
