@@ -269,18 +269,7 @@ def test_random_fraction_out_of_range_names_the_parameter() -> None:
 def test_with_a_rung_pruner_the_model_sees_the_highest_budget_enough_trials_reached() -> None:
     sampler = Recorder(n_startup_trials=4)
     study = ht.create_study(sampler=sampler, pruner="asha")
-
-    def objective(trial: ht.Trial) -> float:
-        x = trial.suggest_float("x", 0.0, 1.0)
-        loss = 0.0
-        for epoch in range(1, 10):
-            loss = x + 1.0 / epoch
-            trial.report(loss, step=epoch)
-            if trial.should_prune():
-                raise ht.TrialPruned()
-        return loss
-
-    study.optimize(objective, n_trials=30, show_progress=False)
+    study.optimize(_rung_objective, n_trials=30, show_progress=False)
     obs = sampler.seen[-1]
     # Rungs at 1, 3, 9; "x" is one parameter, so 4 trials (n_startup_trials) are enough.
     reached = [t for t in study.trials[:-1] if t.last_step is not None]
