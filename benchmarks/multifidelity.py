@@ -12,6 +12,8 @@ proposals from the design (``random_fraction=1/3``, BOHB's), and Optuna's TPE wi
 successive-halving and Hyperband pruners. Both libraries get the same pruner settings:
 minimum resource 1 epoch, reduction factor 3, Hyperband's maximum resource the full
 training, the median rule after 5 complete trials and a ninth of the epochs.
+Every run is reproducible from its seed except Optuna's Hyperband: its pruner assigns
+brackets from a hash of the study's name, which Optuna generates afresh for each study.
 
 Only a trial trained to the last epoch counts as found quality: the anytime curve of a
 run is the best *final-fidelity* score among its complete trials, against cumulative

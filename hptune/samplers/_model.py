@@ -325,9 +325,9 @@ class ModelBasedSampler(Sampler):
     design instead, as in BOHB [1], so that such a model cannot steer every trial. It is
     off by default: on the multi-fidelity benchmark (``benchmarks/multifidelity.py``) a
     third helped TPE with ASHA only where early epochs mislead (Hartmann-6 with slow
-    starters, 20 seeds: best after 25% of the epochs -1.62 against -1.53, at the end -2.81
+    starters, 20 seeds: best after 25% of the epochs -1.62 against -1.53, at the end -2.84
     against -2.71), was level on Branin and Hartmann-6, and cost on the MLP on digits (10
-    seeds: the baseline's final accuracy reached after 73% of the epochs against 51%).
+    seeds: the baseline's final accuracy reached after 73% of the epochs against 52%).
 
     [1] S. Falkner, A. Klein, F. Hutter, "BOHB: robust and efficient hyperparameter
     optimization at scale", ICML 2018.
