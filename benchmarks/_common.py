@@ -7,16 +7,21 @@ the other, so the two can be run separately and the report stays one file.
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import contextlib
 import datetime as dt
 import json
+import multiprocessing
 import os
 import platform
 import re
 import sqlite3
 import subprocess
+import sys
+import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -218,3 +223,60 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return lines
+
+
+THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One cached benchmark run: ``run(*args)`` returns its record (with ``"seconds"``)."""
+
+    label: str  # for progress lines, e.g. "digits tpe+asha seed 3"
+    key: str  # its record's key in ``data["runs"]``
+    error_key: str  # its key in ``data["errors"]`` when it fails
+    args: tuple[Any, ...]
+
+
+def run_cached_jobs(
+    run: Callable[..., dict[str, Any]],
+    jobs: Sequence[Job],
+    workers: int,
+    data: dict[str, Any],
+    raw: Path,
+) -> None:
+    """Run ``jobs`` in a pool of spawned processes (one thread each), in the given order.
+
+    Each finished record is stored in ``data["runs"]`` and saved to ``raw`` at once, so an
+    interrupted benchmark resumes; a job that raises is recorded in ``data["errors"]`` and
+    the others go on; a job run again drops its earlier error. ``data["run_seconds"]``
+    accumulates the wall time.
+    """
+    for job in jobs:
+        data.get("errors", {}).pop(job.error_key, None)
+    print(f"{len(jobs)} runs to do, {workers} at a time", file=sys.stderr, flush=True)
+    if not jobs:
+        return
+    for name in THREAD_VARS:
+        os.environ[name] = "1"  # inherited by the spawned workers: one core per run
+    started = time.perf_counter()
+    context = multiprocessing.get_context("spawn")
+    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = {pool.submit(run, *job.args): job for job in jobs}
+        for done, future in enumerate(cf.as_completed(futures), start=1):
+            job = futures[future]
+            try:
+                record = future.result()
+            except Exception as e:  # a broken run is reported, the others go on
+                data.setdefault("errors", {})[job.error_key] = f"{type(e).__name__}: {e}"
+                print(f"  {job.label}: FAILED {e!r}", file=sys.stderr)
+                continue
+            data["runs"][job.key] = record
+            save_json(raw, data)
+            print(
+                f"  [{done}/{len(jobs)}] {job.label}: {record['seconds']:.1f} s "
+                f"(elapsed {time.perf_counter() - started:.0f} s)",
+                file=sys.stderr,
+                flush=True,
+            )
+    data["run_seconds"] = data.get("run_seconds", 0.0) + time.perf_counter() - started

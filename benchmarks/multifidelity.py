@@ -46,13 +46,9 @@ Run::
 from __future__ import annotations
 
 import argparse
-import concurrent.futures as cf
 import math
-import multiprocessing
-import os
 import shlex
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,10 +56,12 @@ from typing import Any
 import numpy as np
 from _common import (
     REPO,
+    Job,
     describe_environment,
     load_average,
     load_json,
     markdown_table,
+    run_cached_jobs,
     save_json,
 )
 from _mf_tasks import METHOD_BY_NAME, METHODS, TASKS, Method, make_task, run_one, why_not_runnable
@@ -120,41 +118,16 @@ def run_all(args: argparse.Namespace, settings: dict[str, Setting], data: dict[s
         if run_key(task, settings[task], method.name, seed) not in data["runs"]
     ]
     todo.sort(key=lambda job: -_cost(job[0], job[1]))
-    for task, m, seed in todo:  # a run done again replaces its earlier failure
-        data.get("errors", {}).pop(f"{task}|{m.name}|{seed}", None)
-    print(f"{len(todo)} runs to do, {args.jobs} at a time", file=sys.stderr, flush=True)
-    if not todo:
-        return
-    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ[name] = "1"  # one core per run, the same for every method
-    started = time.perf_counter()
-    context = multiprocessing.get_context("spawn")
-    with cf.ProcessPoolExecutor(max_workers=args.jobs, mp_context=context) as pool:
-        futures = {
-            pool.submit(
-                run_one, task, settings[task].max_epochs, m.name, seed, settings[task].budget
-            ): (task, m, seed)
-            for task, m, seed in todo
-        }
-        for done, future in enumerate(cf.as_completed(futures), start=1):
-            task, m, seed = futures[future]
-            try:
-                record = future.result()
-            except Exception as e:  # a broken run is reported, the others go on
-                data.setdefault("errors", {})[f"{task}|{m.name}|{seed}"] = (
-                    f"{type(e).__name__}: {e}"
-                )
-                print(f"  {task} {m.name} seed {seed}: FAILED {e!r}", file=sys.stderr)
-                continue
-            data["runs"][run_key(task, settings[task], m.name, seed)] = record
-            save_json(args.raw, data)
-            print(
-                f"  [{done}/{len(todo)}] {task} {m.name} seed {seed}: {record['seconds']:.1f} s "
-                f"(elapsed {time.perf_counter() - started:.0f} s)",
-                file=sys.stderr,
-                flush=True,
-            )
-    data["run_seconds"] = data.get("run_seconds", 0.0) + time.perf_counter() - started
+    jobs = [
+        Job(
+            f"{task} {m.name} seed {seed}",
+            run_key(task, settings[task], m.name, seed),
+            f"{task}|{m.name}|{seed}",
+            (task, settings[task].max_epochs, m.name, seed, settings[task].budget),
+        )
+        for task, m, seed in todo
+    ]
+    run_cached_jobs(run_one, jobs, args.jobs, data, args.raw)
 
 
 # --- Curves and summaries ------------------------------------------------------------------

@@ -40,10 +40,7 @@ Run::
 from __future__ import annotations
 
 import argparse
-import concurrent.futures as cf
 import math
-import multiprocessing
-import os
 import shlex
 import sys
 import time
@@ -55,10 +52,12 @@ from typing import Any
 import numpy as np
 from _common import (
     REPO,
+    Job,
     describe_environment,
     load_average,
     load_json,
     markdown_table,
+    run_cached_jobs,
     save_json,
     write_section,
 )
@@ -72,7 +71,6 @@ from hptune.samplers import get_sampler
 RESULTS = REPO / "benchmarks" / "results"
 REPORT = RESULTS / "multiobjective.md"
 FIGURES = RESULTS / "multiobjective"
-THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 FULL_SEEDS, QUICK_SEEDS = 5, 2
 QUICK_BUDGETS = {"DTLZ2": 150, "MLP-digits": 40}
 CURVE_POINTS = 60  # evaluations at which the hypervolume curve is computed
@@ -192,43 +190,16 @@ def run_all(args: argparse.Namespace, data: dict[str, Any]) -> None:
         if run_key(problem, args.budgets[problem], sampler, seed) not in data["runs"]
     ]
     todo.sort(key=lambda job: -_cost(job[0], job[1]))
-    for problem, sampler, seed in todo:  # a run done again replaces its earlier failure
-        data.get("errors", {}).pop(f"{problem}|{sampler}|{seed}", None)
-    print(f"{len(todo)} runs to do, {args.jobs} at a time", file=sys.stderr, flush=True)
-    if not todo:
-        return
-    for name in THREAD_VARS:
-        os.environ[name] = "1"  # inherited by the spawned workers: one core per run
-    started = time.perf_counter()
-    context = multiprocessing.get_context("spawn")
-    with cf.ProcessPoolExecutor(max_workers=args.jobs, mp_context=context) as pool:
-        futures = {
-            pool.submit(run_one, problem, sampler, seed, args.budgets[problem]): (
-                problem,
-                sampler,
-                seed,
-            )
-            for problem, sampler, seed in todo
-        }
-        for done, future in enumerate(cf.as_completed(futures), start=1):
-            problem, sampler, seed = futures[future]
-            try:
-                record = future.result()
-            except Exception as e:  # a broken run is reported, the others go on
-                data.setdefault("errors", {})[f"{problem}|{sampler}|{seed}"] = (
-                    f"{type(e).__name__}: {e}"
-                )
-                print(f"  {problem} {sampler} seed {seed}: FAILED {e!r}", file=sys.stderr)
-                continue
-            data["runs"][run_key(problem, args.budgets[problem], sampler, seed)] = record
-            save_json(args.raw, data)
-            print(
-                f"  [{done}/{len(todo)}] {problem} {sampler} seed {seed}: "
-                f"{record['seconds']:.1f} s (elapsed {time.perf_counter() - started:.0f} s)",
-                file=sys.stderr,
-                flush=True,
-            )
-    data["run_seconds"] = data.get("run_seconds", 0.0) + time.perf_counter() - started
+    jobs = [
+        Job(
+            f"{problem} {sampler} seed {seed}",
+            run_key(problem, args.budgets[problem], sampler, seed),
+            f"{problem}|{sampler}|{seed}",
+            (problem, sampler, seed, args.budgets[problem]),
+        )
+        for problem, sampler, seed in todo
+    ]
+    run_cached_jobs(run_one, jobs, args.jobs, data, args.raw)
 
 
 # --- Hypervolume curves and summaries ----------------------------------------------------

@@ -58,7 +58,7 @@ from typing import Any
 import numpy as np
 import peers
 import sampler_report
-from _common import load_average, load_json, save_json
+from _common import THREAD_VARS, load_average, load_json, save_json
 from problems import Problem, all_problems, get_problem
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -95,7 +95,6 @@ DEFAULT_BATCH = ("tpe", "gp")
 REFERENCE_N = 2000
 REFERENCE_N_SKLEARN = {"full": 500, "quick": 200}
 REFERENCE_SEED = 20_240_601
-THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 SAVE_EVERY_S = 20.0
 # Rough cost per evaluation, relative to a cheap sampler; only orders the tasks.
 SLOW_SAMPLERS = {"skopt-gp": 8.0, "smac": 5.0, "optuna-gp": 5.0, "gp": 5.0, "nevergrad": 2.0}
