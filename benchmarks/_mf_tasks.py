@@ -10,7 +10,10 @@ Tasks:
 
 - ``digits``: a PyTorch MLP on scikit-learn's digits (``hptune.demo.DigitsTask``: the same
   60/20/20 split and network), 7 hyperparameters, epochs as the fidelity, validation
-  accuracy maximised. Every trial trains for real.
+  accuracy maximised. Every trial trains for real. The run's final incumbent is trained
+  again, with the same seed (so the same network), to record its accuracy on the held-out
+  test split: the validation maximum over many noisy trials is biased upwards (the
+  winner's curse), the test accuracy of the configuration it picks is not.
 - ``hartmann6``: Hartmann-6 with the fidelity bias of Kandasamy et al. (BOCA, ICML 2017):
   ``alpha_i(z) = alpha_i - 0.1 (1 - z)``, minimised.
 - ``branin``: Branin with the fidelity bias of the same paper: ``b(z) = b - 0.01 (1 - z)``,
@@ -60,7 +63,9 @@ class Task:
 
     ``curve(params, seed)`` yields the observed score after each epoch ``1 ..
     max_epochs`` (it may raise ``FloatingPointError`` when training diverges);
-    ``true_value(params)`` is the noiseless full-fidelity value where one exists.
+    ``true_value(params)`` is the noiseless full-fidelity value where one exists, and
+    ``held_out(params, seed)`` the final score on held-out data of the configuration
+    trained with ``seed`` (the curve's), where the task has such data.
     """
 
     name: str
@@ -70,6 +75,7 @@ class Task:
     suggest: Callable[[Any], dict[str, Any]]
     curve: Callable[[Mapping[str, Any], int], Iterator[float]]
     true_value: Callable[[Mapping[str, Any]], float] | None = None
+    held_out: Callable[[Mapping[str, Any], int], float] | None = None
     setup: Callable[[], None] = lambda: None  # loads data etc.; run before the clock starts
     metric: str = "value"
 
@@ -138,6 +144,10 @@ def make_task(name: str, max_epochs: int) -> Task:
         def curve(params: Mapping[str, Any], seed: int) -> Iterator[float]:
             return _digits_data(max_epochs).fit(dict(params), seed=seed)
 
+        def held_out(params: Mapping[str, Any], seed: int) -> float:
+            scores = _digits_data(max_epochs).fit(dict(params), seed=seed, evaluate_on="test")
+            return float(list(scores)[-1])
+
         return Task(
             name,
             "PyTorch MLP on digits (validation accuracy)",
@@ -145,6 +155,7 @@ def make_task(name: str, max_epochs: int) -> Task:
             max_epochs,
             _digits_suggest,
             curve,
+            held_out=held_out,
             metric="accuracy",
             setup=setup,
         )
@@ -282,6 +293,18 @@ class _Study:
             self.study.tell(trial, state=fail if state == "fail" else pruned)
 
 
+def trial_seed(seed: int, number: int) -> int:
+    """The seed of trial ``number``'s curve (noise, or a network's training) in run ``seed``."""
+    return 100_000 * seed + number
+
+
+def needs_held_out(record: dict[str, Any]) -> bool:
+    """Whether a (cached) record lacks the held-out score its task can give."""
+    task = make_task(record["task"], record["max_epochs"])
+    has_true = any(t is not None for t in record["trials"]["true"])
+    return task.held_out is not None and record["best_params"] is not None and not has_true
+
+
 def run_one(task_name: str, max_epochs: int, method_name: str, seed: int, budget: int) -> dict:
     """Let a method spend ``budget`` epochs on a task; return every trial's record.
 
@@ -290,7 +313,9 @@ def run_one(task_name: str, max_epochs: int, method_name: str, seed: int, budget
     and asks whether to stop; a trial that trains all ``max_epochs`` epochs is complete
     (the last epoch is not checked). When the budget runs out mid-trial, that trial is cut
     (told as pruned) and the run ends. Times are seconds since the run started;
-    ``train_seconds`` is the time spent training, the rest is the library's.
+    ``train_seconds`` is the time spent training, the rest is the library's. Where the
+    task has held-out data, the final incumbent's held-out score is its ``true`` entry
+    (:func:`add_held_out`, after the clock stops).
     """
     task = make_task(task_name, max_epochs)
     method = METHOD_BY_NAME[method_name]
@@ -306,7 +331,7 @@ def run_one(task_name: str, max_epochs: int, method_name: str, seed: int, budget
         trial = study.ask()
         params = task.suggest(trial)
         number = len(columns["state"])
-        values = task.curve(params, 100_000 * seed + number)
+        values = task.curve(params, trial_seed(seed, number))
         epochs, state, value = 0, "complete", None
         while True:
             t0 = time.perf_counter()
@@ -340,7 +365,7 @@ def run_one(task_name: str, max_epochs: int, method_name: str, seed: int, budget
             columns, (epochs, state, value, true, time.perf_counter() - start), strict=True
         ):
             columns[key].append(item)
-    return {
+    record = {
         "task": task_name,
         "max_epochs": max_epochs,
         "method": method_name,
@@ -351,3 +376,23 @@ def run_one(task_name: str, max_epochs: int, method_name: str, seed: int, budget
         "best_params": best_params,
         "trials": columns,
     }
+    return add_held_out(record)
+
+
+def add_held_out(record: dict[str, Any]) -> dict[str, Any]:
+    """Record the final incumbent's held-out score as its ``true`` entry (if the task has one).
+
+    The incumbent is the first complete trial with the run's best value (as the report
+    takes it); it is trained again with its own seed, so the network is the one whose
+    validation score was recorded. Also fills in records made before this was recorded.
+    """
+    task = make_task(record["task"], record["max_epochs"])
+    trials, params = record["trials"], record["best_params"]
+    if task.held_out is None or params is None:
+        return record
+    sign = 1.0 if task.direction == "minimize" else -1.0
+    complete = [(sign * v, i) for i, v in enumerate(trials["value"]) if v is not None]
+    index = min(complete)[1]  # the first of equal values: min breaks ties by index
+    task.setup()
+    trials["true"][index] = task.held_out(params, trial_seed(record["seed"], index))
+    return record
