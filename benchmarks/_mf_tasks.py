@@ -185,7 +185,7 @@ class Method:
     library: Literal["hptune", "optuna"]
     sampler: str
     pruner: str | None
-    random_fraction: float = 0.0  # hptune's model-based samplers: BOHB's random share
+    options: tuple[tuple[str, Any], ...] = ()  # hptune's sampler's keyword arguments
 
     @property
     def label(self) -> str:
@@ -204,7 +204,8 @@ METHODS = (
     Method("random+hyperband", "hptune", "random", "hyperband"),
     Method("tpe+asha", "hptune", "tpe", "asha"),
     Method("tpe+hyperband", "hptune", "tpe", "hyperband"),
-    Method("tpe(r=1/3)+asha", "hptune", "tpe", "asha", random_fraction=1 / 3),
+    Method("tpe(r=1/3)+asha", "hptune", "tpe", "asha", (("random_fraction", 1 / 3),)),
+    Method("tpe(depth)+asha", "hptune", "tpe", "asha", (("multi_fidelity", "depth"),)),
     Method("gp+asha", "hptune", "gp", "asha"),
     Method("optuna tpe+median", "optuna", "tpe", "median"),
     Method("optuna tpe+sha", "optuna", "tpe", "asha"),
@@ -251,9 +252,9 @@ class _Study:
                 ),
             }
             sampler: Any = method.sampler
-            if method.random_fraction:
+            if method.options:
                 model = {"tpe": ht.TPESampler, "gp": ht.GPSampler}[method.sampler]
-                sampler = model(seed=seed, random_fraction=method.random_fraction)
+                sampler = model(seed=seed, **dict(method.options))
             self.study = ht.create_study(
                 direction=task.direction,
                 sampler=sampler,

@@ -8,7 +8,8 @@ Kandasamy et al. 2017, and a Hartmann-6 whose best points learn slowly). The met
 hptune's random search without pruning (the baseline), random search with the median
 rule, ASHA and Hyperband, TPE with ASHA and Hyperband and GP with ASHA (model-based
 multi-fidelity, where hptune has those samplers), TPE with ASHA drawing a third of its
-proposals from the design (``random_fraction=1/3``, BOHB's), and Optuna's TPE with its median,
+proposals from the design (``random_fraction=1/3``, BOHB's), TPE with ASHA ranking trials
+by how far they trained (``multi_fidelity="depth"``), and Optuna's TPE with its median,
 successive-halving and Hyperband pruners. Both libraries get the same pruner settings:
 minimum resource 1 epoch, reduction factor 3, Hyperband's maximum resource the full
 training, the median rule after 5 complete trials and a ninth of the epochs.

@@ -329,6 +329,11 @@ class ModelBasedSampler(Sampler):
     against -2.71), was level on Branin and Hartmann-6, and cost on the MLP on digits (10
     seeds: the baseline's final accuracy reached after 73% of the epochs against 52%).
 
+    A subclass that ranks trials rather than regressing their values may instead rank
+    them by how far they trained (``multi_fidelity = "depth"``, see
+    :class:`~hptune.samplers.tpe.TPESampler`): the model then sees every trial in its
+    own state, and the initial design counts pruned trials too.
+
     [1] S. Falkner, A. Klein, F. Hutter, "BOHB: robust and efficient hyperparameter
     optimization at scale", ICML 2018.
 
@@ -338,6 +343,8 @@ class ModelBasedSampler(Sampler):
         random_fraction: with a rung-based pruner, the share of proposals drawn from the
             design rather than the model.
     """
+
+    multi_fidelity = "rung"  # with a rung-based pruner: "rung" (BOHB) or "depth"
 
     def __init__(
         self, seed: int | None = None, *, n_startup_trials: int = 10, random_fraction: float = 0.0
@@ -400,7 +407,10 @@ class ModelBasedSampler(Sampler):
             return Proposal({})
         obs = self.observations(request)
         rng = np.random.default_rng([self.seed, request.number])
-        if obs.n_complete < self.n_startup_trials or (
+        observed = obs.n_complete
+        if request.budgets and self.multi_fidelity == "depth":
+            observed += int(np.count_nonzero(obs.state == PRUNED))
+        if observed < self.n_startup_trials or (
             self.random_fraction and request.budgets and rng.random() < self.random_fraction
         ):
             points = np.asarray([self._design_point(obs, request.number)])
@@ -433,7 +443,7 @@ class ModelBasedSampler(Sampler):
             state, step = encoded.state[:n].copy(), encoded.step[:n].copy()
             numbers, violation = encoded.numbers[:n].copy(), encoded.violation[:n].copy()
             budget = None
-            if request.budgets and len(signs) == 1:
+            if request.budgets and len(signs) == 1 and self.multi_fidelity == "rung":
                 need = max(self.n_startup_trials, len(names) + 1)
                 budget = _fidelity(encoded, request.budgets, need, signs, state, y)
         pending = [

@@ -303,6 +303,57 @@ def test_deeper_pruned_trials_are_preferred_when_few_are_complete() -> None:
     assert [study.trials[i].number for i in good] == [4, 9, 14]
 
 
+def _slow_starter_history(multi_fidelity: str) -> tuple[TPESampler, ht.Study, ProposalRequest]:
+    """Trial 0 starts slow (worst at step 1) and goes on to step 9; 11 fast starters stop
+    at steps 1 and 3."""
+    space = {"x": ht.Float(0.0, 1.0)}
+    sampler = TPESampler(seed=0, n_startup_trials=4, multi_fidelity=multi_fidelity)
+    study = ht.create_study(sampler=sampler)
+    curves = [{1: 9.0, 3: 4.0, 9: 0.5}]
+    curves += [{1: 1.0 + i / 10} for i in range(8)] + [{1: 1.5, 3: 2.0 + i} for i in range(3)]
+    for curve in curves:
+        trial = study.ask(space)
+        for step, value in curve.items():
+            trial.report(value, step=step)
+        study.tell(trial, state="pruned")
+    request = ProposalRequest(12, space, study.trials, study.directions, budgets=(1.0, 3.0, 9.0))
+    return sampler, study, request
+
+
+def test_with_rung_ranking_the_model_ranks_at_the_highest_rung_enough_trials_reached() -> None:
+    sampler, study, request = _slow_starter_history("rung")
+    obs = sampler.observations(request)
+    good, _ = sampler._good(obs)
+
+    # Four trials reached step 3 (n_startup_trials=4 are enough): ranked by their value
+    # there (gamma(12) = 2), the slow starter (4.0 at step 3) is left out.
+    assert obs.budget == 3.0
+    assert [study.trials[i].number for i in good] == [9, 10]
+
+
+def test_with_depth_ranking_the_trial_that_trained_furthest_leads() -> None:
+    sampler, study, request = _slow_starter_history("depth")
+    obs = sampler.observations(request)
+    good, _ = sampler._good(obs)
+
+    # The deepest trial first, whatever its early values, then the deepest of the rest by
+    # value; every trial keeps its own state (no rung is chosen).
+    assert obs.budget is None and not (obs.state == 0).any()
+    assert [study.trials[i].number for i in good] == [0, 9]
+    # The startup design counts pruned trials: with 12 of them (n_startup_trials=4) the
+    # model proposes.
+    calls: list[Any] = []
+    model = sampler._candidates
+    sampler._candidates = lambda *args: calls.append(args) or model(*args)  # type: ignore[method-assign]
+    sampler.propose(request)
+    assert len(calls) == 1
+
+
+def test_multi_fidelity_must_be_rung_or_depth() -> None:
+    with pytest.raises(ConfigurationError, match=r"multi_fidelity='deepest'"):
+        TPESampler(multi_fidelity="deepest")
+
+
 def test_failed_and_nan_trials_do_not_stop_it() -> None:
     def objective(trial: ht.Trial) -> float:
         x = trial.suggest_float("x", 0.0, 1.0)
@@ -382,6 +433,6 @@ def test_repr_and_default_gamma() -> None:
     assert repr(TPESampler(seed=3)) == (
         "TPESampler(seed=3, n_startup_trials=10, random_fraction=0, n_candidates=24, "
         "gamma=default_gamma, "
-        "prior_weight=1.0, constant_liar=True)"
+        "prior_weight=1.0, constant_liar=True, multi_fidelity='rung')"
     )
     assert [default_gamma(n) for n in (1, 10, 100, 1000)] == [1, 2, 15, 25]
