@@ -33,8 +33,8 @@ with one thread; a finished run is cached in ``benchmarks/results/multifidelity/
 (``raw-quick.json`` in quick mode), so an interrupted benchmark resumes and
 ``--report-only`` rewrites the report and the plots from the cache. Nearly all the time
 goes to training the digits networks: the quick mode takes about 230 CPU seconds (2
-minutes on two idle cores, 7 when other work shares them), the full mode about forty
-times as much (80 minutes on two idle cores).
+minutes on two idle cores, 7 when other work shares them), the full mode about thirty
+times as much (120 CPU minutes: an hour on two idle cores).
 
 The full mode's seeds (20 on digits, 50 on the synthetic tasks) follow the spread between
 runs: on digits a run's best validation accuracy moves by a few of the 360 validation
