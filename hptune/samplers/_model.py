@@ -324,11 +324,11 @@ class ModelBasedSampler(Sampler):
     rank configurations wrongly. ``random_fraction`` of those proposals can come from the
     design instead, as in BOHB [1], so that such a model cannot steer every trial. It is
     off by default: on the multi-fidelity benchmark (``benchmarks/multifidelity.py``) a
-    third helped TPE with ASHA only early where early epochs mislead (Hartmann-6 with slow
-    starters, 50 seeds: best after 25% of the epochs -1.64 against -1.56, level at the
-    end), was level on Hartmann-6, behind on Branin after 25% (1.33 against 1.08), and cost
-    on the MLP on digits (20 seeds: the baseline's final accuracy reached after 38% of the
-    epochs against 27%).
+    third helped TPE with ASHA only where early epochs mislead, and only early on
+    (Hartmann-6 with slow starters, 50 seeds: best after 25% of the epochs -1.64 against
+    -1.56, level at the end), was level on Hartmann-6, behind on Branin after 25% (1.33
+    against 1.08), and cost on the MLP on digits (20 seeds: the baseline's final accuracy
+    reached after 38% of the epochs against 27%).
 
     A subclass that ranks trials rather than regressing their values may instead rank
     them by how far they trained (``multi_fidelity = "depth"``, see
