@@ -22,7 +22,7 @@ from __future__ import annotations
 import abc
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
@@ -101,6 +101,17 @@ class Distribution(abc.ABC):
                 f"parameter {name!r}: {value!r} is not a value of {self!r}; "
                 "give a value inside the distribution."
             )
+
+
+def _elementwise(fn: Callable[[float], float], x: FloatArray) -> FloatArray:
+    """Apply a ``math`` function to each element of ``x``.
+
+    numpy's ``exp`` and ``log`` may differ from ``math``'s by one ulp (they are vectorised
+    approximations chosen by CPU at run time), so the array forms of encode and decode use
+    ``math`` like the scalar forms; a value then encodes and decodes the same either way.
+    """
+    flat = np.fromiter(map(fn, x.ravel().tolist()), dtype=np.float64, count=x.size)
+    return flat.reshape(x.shape)
 
 
 def _require_finite_number(owner: str, arg: str, value: Any) -> float:
@@ -194,7 +205,7 @@ class Float(Distribution):
             return _cell_encode(k, self._n_steps)
         low, high = (math.log(self.low), math.log(self.high)) if self.log else (self.low, self.high)
         if self.log:
-            v = np.log(v)
+            v = _elementwise(math.log, v)
         if high == low:
             return np.full(v.shape, 0.5)
         return np.clip((v - low) / (high - low), 0.0, 1.0)
@@ -205,13 +216,14 @@ class Float(Distribution):
             return [float(x) for x in self._grid_values(_cell_decode(u, self._n_steps))]
         if self.log:
             low, high = math.log(self.low), math.log(self.high)
-            x = np.exp(low + u * (high - low))
+            x = _elementwise(math.exp, low + u * (high - low))
         else:
             x = self.low + u * (self.high - self.low)
         return [float(v) for v in np.clip(x, self.low, self.high)]
 
     # Scalar versions of encode/decode without numpy's per-call cost (samplers call
-    # these once per parameter and trial); the same arithmetic as the array versions.
+    # these once per parameter and trial); the same arithmetic as the array versions,
+    # which is why those take logarithms and exponentials with ``math`` too.
     def to_unit(self, value: Any) -> float:
         if self.step is not None:
             return float(self.encode([value])[0])
@@ -313,7 +325,7 @@ class Int(Distribution):
         v = np.asarray(values, dtype=np.float64)
         if self.log:
             low, high = self._log_bounds()
-            return np.clip((np.log(v) - low) / (high - low), 0.0, 1.0)
+            return np.clip((_elementwise(math.log, v) - low) / (high - low), 0.0, 1.0)
         k = np.clip(np.round((v - self.low) / self.step), 0, self._n_values - 1)
         return _cell_encode(k, self._n_values)
 
@@ -321,7 +333,9 @@ class Int(Distribution):
         u = np.clip(np.asarray(points, dtype=np.float64), 0.0, 1.0)
         if self.log:
             low, high = self._log_bounds()
-            x = np.clip(np.round(np.exp(low + u * (high - low))), self.low, self.high)
+            x = np.clip(
+                np.round(_elementwise(math.exp, low + u * (high - low))), self.low, self.high
+            )
             return [int(v) for v in x]
         return [self.low + int(k) * self.step for k in _cell_decode(u, self._n_values)]
 

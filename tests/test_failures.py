@@ -5,6 +5,7 @@ from __future__ import annotations
 import _thread
 import math
 import re
+import signal
 import threading
 import time
 from typing import Any
@@ -76,14 +77,14 @@ def test_catch_a_single_class_and_empty_catch() -> None:
 
 def test_an_uncaught_exception_with_threads_leaves_no_trial_running() -> None:
     study = ht.create_study(seed=0)
-    started = threading.Barrier(2, timeout=5)
+    started = threading.Barrier(2, timeout=60)
 
     def objective(trial: ht.Trial) -> float:
         if trial.number < 2:
             started.wait()  # both workers hold a trial when the error comes
         if trial.number == 0:
             raise KeyError("stop")
-        time.sleep(0.05)  # the error stops the loop long before 20 such trials ran
+        time.sleep(0.2)  # the error stops the loop long before 20 such trials ran
         return 1.0
 
     with pytest.raises(KeyError):
@@ -159,9 +160,60 @@ def test_keyboard_interrupt_in_the_objective_fails_the_trial_and_propagates() ->
     assert _states(study) == [State.COMPLETE, State.COMPLETE, State.FAIL, State.COMPLETE]
 
 
+class SignalDuring(ht.InMemoryStorage):
+    """A storage that delivers a signal to this process once, in the middle of a write."""
+
+    def __init__(self, signum: int, method: str | None) -> None:
+        super().__init__()
+        self.signum, self.method = signum, method
+
+    def _signal(self, method: str) -> None:
+        if self.method == method:
+            self.method = None
+            signal.raise_signal(self.signum)  # Python runs its handler at the next bytecode
+
+    def create_trial(self, *args: Any, **kwargs: Any) -> Any:
+        record = super().create_trial(*args, **kwargs)
+        self._signal("create_trial")
+        return record
+
+    def finish_trial(self, *args: Any, **kwargs: Any) -> Any:
+        self._signal("finish_trial")
+        return super().finish_trial(*args, **kwargs)
+
+
+@pytest.mark.parametrize("method", ["create_trial", "finish_trial"])
+def test_ctrl_c_inside_ask_or_tell_leaves_no_trial_running(method: str) -> None:
+    # Before the fix, a Ctrl-C inside ask left a RUNNING trial that nobody ran and that
+    # sent no heartbeat, so it was never reclaimed.
+    storage = SignalDuring(signal.SIGINT, method)
+    study = ht.create_study(storage=storage, seed=0)
+    with pytest.raises(KeyboardInterrupt):
+        study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3, show_progress=False)
+    trials = study.trials
+    assert len(trials) == 1
+    if method == "create_trial":  # held until the trial was registered, then it fails it
+        assert trials[0].state is State.FAIL
+        assert "interrupted" in (trials[0].fail_reason or "")
+    else:  # held until the tell was written: the trial completed
+        assert trials[0].state is State.COMPLETE
+
+
+def test_sigterm_inside_ask_fails_the_trial_and_queues_a_retry() -> None:
+    storage = SignalDuring(signal.SIGTERM, "create_trial")
+    study = ht.create_study(storage=storage, seed=0)
+    with pytest.raises(SystemExit) as exit_info:
+        study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3, show_progress=False)
+    assert exit_info.value.code == 128 + signal.SIGTERM
+    first, retry = study.trials
+    assert first.state is State.FAIL and "SIGTERM" in (first.fail_reason or "")
+    assert retry.state is State.WAITING  # queued for the next worker
+    assert retry.system_attrs["fixed_params"] == first.params
+
+
 def test_ctrl_c_with_threads_marks_the_running_trials_failed() -> None:
     study = ht.create_study(seed=0)
-    both_running = threading.Barrier(2, timeout=5)
+    both_running = threading.Barrier(2, timeout=60)
     release = threading.Event()
 
     def objective(trial: ht.Trial) -> float:
@@ -169,7 +221,7 @@ def test_ctrl_c_with_threads_marks_the_running_trials_failed() -> None:
         both_running.wait()  # each worker holds one trial
         if trial.number == 0:
             _thread.interrupt_main()  # what Ctrl-C does: KeyboardInterrupt in the main thread
-        release.wait(timeout=5)
+        release.wait(timeout=60)
         return 1.0
 
     try:
@@ -185,7 +237,7 @@ def test_ctrl_c_with_threads_marks_the_running_trials_failed() -> None:
     # The workers, released, find their trials finished and start no more.
     for thread in threading.enumerate():
         if thread.name.startswith("hptune-worker"):
-            thread.join(timeout=5)
+            thread.join(timeout=60)
     assert _states(study) == [State.FAIL, State.FAIL]
 
 

@@ -68,6 +68,11 @@ def _worker_main(job: _Job, slot: int, done: Any, results: Any) -> None:
     """Entry point of a worker process: run the loop, report the outcome."""
     from hptune.study import load_study
 
+    # The parent stops a worker with SIGINT (see _stop_all). A process started in the
+    # background inherits SIGINT ignored, and its workers would then ignore the stop and
+    # be killed with their trial still running; take the signal in every worker.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
     study = load_study(
         job.study_name, job.storage, sampler=job.sampler, pruner=job.pruner, leases=job.leases
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -9,7 +10,7 @@ import threading
 import time
 import traceback
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -108,9 +109,12 @@ def run_trial(
     the wrong type, fails the trial with the reason stored. With ``running``, the trial
     sends heartbeats while it runs.
     """
-    trial = study.ask()
-    if running is not None:
-        running.add(trial.trial_id)
+    # A Ctrl-C or SIGTERM during ask would leave a trial RUNNING that no one runs or
+    # sends heartbeats for; held until the trial is registered, the signal fails it.
+    with _deferred_signals():
+        trial = study.ask()
+        if running is not None:
+            running.add(trial.trial_id)
     try:
         try:
             result = objective(trial)
@@ -127,7 +131,8 @@ def run_trial(
             _fail(study, trial.trial_id, f"{type(e).__name__}: {e}", traceback.format_exc())
             raise
         try:
-            finished = study.tell(trial, result)
+            with _deferred_signals():  # the tell is written whole or not at all
+                finished = study.tell(trial, result)
         except InvalidValueError as e:
             warnings.warn(f"trial {trial.number} failed: {e}", HptuneWarning, stacklevel=2)
             return _fail(study, trial.trial_id, str(e))
@@ -352,6 +357,38 @@ def _catch_termination() -> Callable[[], None]:
             signal.signal(getattr(signal, name), old)
 
     return restore
+
+
+_DEFERRABLE = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
+@contextlib.contextmanager
+def _deferred_signals() -> Iterator[None]:
+    """Hold SIGINT, SIGTERM and SIGHUP until the block ends, then act on them.
+
+    Only signals that Python handles (Ctrl-C's KeyboardInterrupt, :class:`Terminated`)
+    are held, and only in the main thread, where Python delivers them. The block must be
+    short: a storage round trip, not an objective.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    previous: dict[int, Callable[[int, Any], Any]] = {}
+    for signum in _DEFERRABLE:
+        handler = signal.getsignal(signum)
+        if callable(handler):
+            previous[signum] = handler
+            signal.signal(signum, lambda n, _frame: held.append(n))
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if held:
+            previous[held[0]](held[0], None)
 
 
 def _run_threads(

@@ -101,20 +101,22 @@ def test_ask_reaps_lost_trials_of_other_workers() -> None:
 
 
 def test_heartbeats_keep_a_long_trial_alive_while_others_ask() -> None:
-    study = ht.create_study(leases=FAST, seed=0)
+    # A grace of ten heartbeats: a loaded machine may delay one beat, not ten.
+    leases = Leases(heartbeat_interval=0.1, grace_period=1.0, max_retries=1)
+    study = ht.create_study(leases=leases, seed=0)
     started = threading.Event()
 
     def objective(trial: ht.Trial) -> float:
         if trial.number == 0:
             started.set()
-            time.sleep(0.8)  # four grace periods
+            time.sleep(3.0)  # three grace periods
         return trial.suggest_float("x", 0, 1)
 
     def others() -> None:
-        started.wait()
-        for _ in range(8):
-            time.sleep(0.1)
-            t = study.ask()
+        assert started.wait(timeout=60), "the long trial never started"
+        for _ in range(12):
+            time.sleep(0.2)
+            t = study.ask()  # each ask reaps trials silent for longer than the grace
             study.tell(t, 0.0)
 
     thread = threading.Thread(target=others)

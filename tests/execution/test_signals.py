@@ -1,4 +1,9 @@
-"""SIGTERM, SIGHUP and SIGINT to a worker: its trial ends in a terminal state, it exits fast."""
+"""SIGTERM, SIGHUP and SIGINT to a worker: its trial ends in a terminal state, it exits fast.
+
+"Fast" is measured against the objective, which would sleep for ten minutes: a worker
+that exits within the generous wait below was cut short by the signal. No test asserts
+a tight bound on the seconds it took, which a loaded machine can stretch.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +27,7 @@ SCRIPT = textwrap.dedent(
     def objective(trial):
         trial.suggest_float("x", 0, 1)
         Path(sys.argv[2]).write_text("started")
-        time.sleep(60)
+        time.sleep(600)
         return 0.0
 
     study = ht.create_study("s", sys.argv[1], load_if_exists=True, seed=0)
@@ -47,15 +52,24 @@ def run_until_started(tmp_path: Path) -> tuple[subprocess.Popen[bytes], str]:
     return process, url
 
 
+def wait_for_exit(process: subprocess.Popen[bytes], timeout: float = 60) -> int:
+    try:
+        return process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        stderr = process.communicate()[1].decode(errors="replace")
+        raise AssertionError(
+            f"the worker did not exit within {timeout} s of the signal; stderr:\n{stderr}"
+        ) from None
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
 def test_preemption_fails_the_trial_queues_a_retry_and_exits(
     tmp_path: Path, signum: signal.Signals
 ) -> None:
     process, url = run_until_started(tmp_path)
-    sent = time.monotonic()
     process.send_signal(signum)
-    assert process.wait(timeout=10) == 128 + signum
-    assert time.monotonic() - sent < 5
+    assert wait_for_exit(process) == 128 + signum
     trials = ht.load_study("s", url).trials
     assert trials[0].state is ht.TrialState.FAIL
     assert signum.name in (trials[0].fail_reason or "")
@@ -65,10 +79,8 @@ def test_preemption_fails_the_trial_queues_a_retry_and_exits(
 
 def test_ctrl_c_fails_the_trial_without_retry(tmp_path: Path) -> None:
     process, url = run_until_started(tmp_path)
-    sent = time.monotonic()
     process.send_signal(signal.SIGINT)
-    process.wait(timeout=10)
-    assert time.monotonic() - sent < 5
+    wait_for_exit(process)
     trials = ht.load_study("s", url).trials
     assert [t.state for t in trials] == [ht.TrialState.FAIL]
     assert "interrupted" in (trials[0].fail_reason or "")
