@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 from hptune.exceptions import ConfigurationError, HptuneError
 from hptune.execution._progress import ProgressBar
+from hptune.execution.leases import fail_and_retry
+from hptune.execution.worker import set_running_listener
 from hptune.stopping import StopReason, StopRule
 from hptune.storage._copy import copy_study
 from hptune.storage.memory import InMemoryStorage
@@ -64,9 +66,14 @@ class _Job:
     stop: StopRule | Sequence[StopRule] | None
 
 
-def _worker_main(job: _Job, slot: int, done: Any, results: Any) -> None:
+def _worker_main(job: _Job, slot: int, done: Any, current: Any, results: Any) -> None:
     """Entry point of a worker process: run the loop, report the outcome."""
     from hptune.study import load_study
+
+    def running(trial_id: int | None) -> None:
+        current[slot] = -1 if trial_id is None else trial_id
+
+    set_running_listener(running)
 
     # The parent stops a worker with SIGINT (see _stop_all). A process started in the
     # background inherits SIGINT ignored, and its workers would then ignore the stop and
@@ -195,6 +202,7 @@ def run_processes(
     ctx = multiprocessing.get_context("spawn")
     shares = _shares(n_trials, n_jobs)
     done = ctx.Array("i", n_jobs)
+    current = ctx.Array("q", [-1] * n_jobs)  # the trial id each worker runs, -1 for none
     results: Any = ctx.Queue()
     restarts = [0] * n_jobs
     started = time.monotonic()
@@ -206,7 +214,7 @@ def run_processes(
         slot_job = dataclasses.replace(job, n_trials=remaining, timeout=seconds)
         process = ctx.Process(
             target=_worker_main,
-            args=(slot_job, slot, done, results),
+            args=(slot_job, slot, done, current, results),
             name=f"hptune-worker-{slot}",
             daemon=False,
         )
@@ -233,6 +241,7 @@ def run_processes(
                 del processes[slot]
                 if slot in outcomes or process.exitcode == 0:
                     continue
+                _reclaim(study, current, slot, f"died with exit code {process.exitcode}")
                 restarts[slot] += 1
                 if restarts[slot] > _MAX_RESTARTS:
                     raise HptuneError(
@@ -246,7 +255,8 @@ def run_processes(
                 )
                 processes[slot] = start(slot)
     finally:
-        _stop_all(list(processes.values()))
+        for slot in _stop_all(processes):
+            _reclaim(study, current, slot, "was killed: it did not stop", retry=False)
     _drain(results, outcomes)
     errors = [value for kind, value in outcomes.values() if kind == "error"]
     if errors:
@@ -270,18 +280,42 @@ def _show_progress(study: Study, seen: set[int], bar: ProgressBar) -> None:
             bar.update(trial)
 
 
-def _stop_all(processes: list[SpawnProcess]) -> None:
-    """Stop workers still running: SIGINT (their trials fail, no retry), then SIGKILL."""
-    for process in processes:
+def _stop_all(processes: dict[int, SpawnProcess]) -> list[int]:
+    """Stop workers still running: SIGINT (their trials fail, no retry), then SIGKILL.
+
+    Returns the slots of the workers that had to be killed.
+    """
+    for process in processes.values():
         if process.is_alive() and process.pid is not None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(process.pid, signal.SIGINT)
     deadline = time.monotonic() + _STOP_GRACE
-    for process in processes:
+    killed = []
+    for slot, process in processes.items():
         process.join(timeout=max(0.0, deadline - time.monotonic()))
         if process.is_alive():
             process.kill()
             process.join()
+            killed.append(slot)
+    return killed
+
+
+def _reclaim(study: Study, current: Any, slot: int, why: str, *, retry: bool = True) -> None:
+    """Fail the trial a dead worker was running, at once (not after the grace period).
+
+    With ``retry``, it is queued again with its parameters while retries remain.
+    """
+    trial_id = current[slot]
+    if trial_id < 0:
+        return
+    current[slot] = -1
+    fail_and_retry(
+        study.storage,
+        study.study_id,
+        trial_id,
+        f"lost worker: worker process {slot} {why}",
+        max_retries=study.leases.max_retries if retry else 0,
+    )
 
 
 def _drain(results: Any, outcomes: dict[int, tuple[str, Any]]) -> None:

@@ -31,7 +31,14 @@ from hptune.trial import FrozenTrial, TrialState
 if TYPE_CHECKING:
     from hptune.study import Callback, Objective, Study
 
-__all__ = ["EXECUTORS", "RunningTrials", "Terminated", "run_optimize", "run_trial"]
+__all__ = [
+    "EXECUTORS",
+    "RunningTrials",
+    "Terminated",
+    "run_optimize",
+    "run_trial",
+    "set_running_listener",
+]
 
 EXECUTORS = ("threads", "processes")
 
@@ -59,6 +66,18 @@ class Terminated(KeyboardInterrupt):
         self.signum = signum
 
 
+# Told the id of each trial this process starts (and None when it ends): a worker process
+# of executor="processes" passes it on to its parent, which fails the trial at once if the
+# process dies, instead of waiting for the heartbeat's grace period.
+_running_listener: Callable[[int | None], None] | None = None
+
+
+def set_running_listener(listener: Callable[[int | None], None] | None) -> None:
+    """Call ``listener(trial_id)`` as each trial of this process starts, ``(None)`` as it ends."""
+    global _running_listener
+    _running_listener = listener
+
+
 class RunningTrials:
     """The trials this worker runs now, each with a heartbeat while it runs."""
 
@@ -71,11 +90,15 @@ class RunningTrials:
         with self._lock:
             self._ids.add(trial_id)
         self._heartbeat.add(trial_id)
+        if _running_listener is not None:
+            _running_listener(trial_id)
 
     def discard(self, trial_id: int) -> None:
         self._heartbeat.discard(trial_id)
         with self._lock:
             self._ids.discard(trial_id)
+        if _running_listener is not None:
+            _running_listener(None)
 
     def ids(self) -> list[int]:
         with self._lock:

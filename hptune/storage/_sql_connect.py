@@ -1,6 +1,6 @@
 """How SQLStorage reaches its database (used by sql.py only).
 
-URL checks, engine settings (SQLite: WAL, busy timeout, BEGIN IMMEDIATE) and the
+URL checks, engine settings (SQLite: WAL, synchronous, busy timeout, BEGIN IMMEDIATE) and the
 translation of SQLite's disk failures into errors that name the file.
 """
 
@@ -21,6 +21,7 @@ from hptune.exceptions import ConfigurationError, StorageError, StorageURLError
 
 __all__ = [
     "SUPPORTED",
+    "SYNCHRONOUS",
     "WRITE",
     "create_engine",
     "mask",
@@ -34,6 +35,13 @@ SUPPORTED = (
     "(e.g. 'postgresql+psycopg://user:password@host:5432/db')"
 )
 _BUSY_TIMEOUT_MS = 30_000
+# SQLite's durability, chosen with ``?synchronous=`` on the URL (a file database only):
+# "full" (the default) syncs every commit to disk, so a told trial survives a power cut
+# or an operating-system crash; "normal" syncs only at WAL checkpoints, so such a crash
+# may lose the last commits (never the database's consistency). A crash of the Python
+# process loses nothing in either mode.
+SYNCHRONOUS = ("full", "normal")
+_SYNCHRONOUS_KEY = "synchronous"
 WRITE = "hptune_write"  # execution option: this transaction writes
 
 
@@ -60,7 +68,21 @@ def parse_url(url: str) -> tuple[URL, bool]:
             f"{parsed.drivername!r}; supported: {SUPPORTED}."
         )
     database = parsed.database or ""
+    synchronous = parsed.query.get(_SYNCHRONOUS_KEY)
+    if synchronous is not None and (
+        not isinstance(synchronous, str) or synchronous not in SYNCHRONOUS
+    ):
+        raise StorageURLError(
+            f"storage URL {mask(url)!r}: synchronous must be one of {list(SYNCHRONOUS)}, got "
+            f"synchronous={synchronous!r}; 'full' (the default) keeps every told trial "
+            "through a power cut, 'normal' is faster and may lose the last ones."
+        )
     if database in ("", ":memory:") or parsed.query.get("mode") == "memory":
+        if synchronous is not None:
+            raise StorageURLError(
+                f"storage URL {mask(url)!r}: synchronous applies to a SQLite file only; "
+                "an in-memory database is never on disk. Remove it or name a file."
+            )
         return parsed, True
     if not database.startswith("file:"):  # plain paths; SQLite URIs are left to SQLite
         _check_sqlite_path(url, database)
@@ -114,6 +136,9 @@ def create_engine(
         defaults["pool_pre_ping"] = True
     kwargs = {**defaults, **engine_kwargs}
     kwargs["connect_args"] = {**connect_args, **(kwargs.get("connect_args") or {})}
+    synchronous = str(url.query.get(_SYNCHRONOUS_KEY, "full")) if sqlite else "full"
+    if sqlite:  # hptune's setting, not sqlite3.connect's: take it off the URL
+        url = url.difference_update_query([_SYNCHRONOUS_KEY])
     try:
         engine = sa.create_engine(url, **kwargs)
     except (ArgumentError, TypeError) as e:
@@ -123,7 +148,7 @@ def create_engine(
     if sqlite:
         # sqlite3's own "timeout" connect argument, if given, sets the busy timeout.
         busy = None if "timeout" in kwargs["connect_args"] else _BUSY_TIMEOUT_MS
-        _configure_sqlite(engine, file=file, busy_timeout_ms=busy)
+        _configure_sqlite(engine, file=file, busy_timeout_ms=busy, synchronous=synchronous)
     return engine
 
 
@@ -151,8 +176,12 @@ def sqlite_disk_error(path: str | None, cause: str) -> StorageError | None:
     return StorageError(f"{where} {fix} (SQLite said: {cause}).")
 
 
-def _configure_sqlite(engine: Engine, *, file: str | None, busy_timeout_ms: int | None) -> None:
+def _configure_sqlite(
+    engine: Engine, *, file: str | None, busy_timeout_ms: int | None, synchronous: str
+) -> None:
     wal = file is not None
+    if synchronous not in SYNCHRONOUS:  # parse_url checked it; never pasted into SQL unchecked
+        raise ValueError(f"synchronous={synchronous!r}")
 
     @sa.event.listens_for(engine, "checkout")
     def _on_checkout(_dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
@@ -171,7 +200,7 @@ def _configure_sqlite(engine: Engine, *, file: str | None, busy_timeout_ms: int 
             cursor.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
         if wal:
             cursor.execute("PRAGMA journal_mode = WAL")
-            cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute(f"PRAGMA synchronous = {synchronous.upper()}")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
 

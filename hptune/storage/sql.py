@@ -1,11 +1,11 @@
 """SQL storage: SQLite for one machine, PostgreSQL for many workers on many machines.
 
 SQLAlchemy Core, one schema for both (see ``_sql_schema.py``). SQLite runs in WAL mode
-with a busy timeout; every write transaction starts with ``BEGIN IMMEDIATE`` so two
-writers never deadlock upgrading a read lock, and "database is locked" is retried with
-backoff. PostgreSQL serializes the writes to a study's trials by locking the study row (its
-change counter, see ``_sql_schema.py``), and reads in REPEATABLE READ so that one read sees
-one snapshot.
+with a busy timeout and, unless the URL says ``?synchronous=normal``, a sync per commit;
+every write transaction starts with ``BEGIN IMMEDIATE`` so two writers never deadlock
+upgrading a read lock, and "database is locked" is retried with backoff. PostgreSQL
+serializes the writes to a study's trials by locking the study row (its change counter,
+see ``_sql_schema.py``), and reads in REPEATABLE READ so that one read sees one snapshot.
 
 Each client caches every study it reads: ``get_trials`` asks the database only for the
 trials changed since its last read, so its cost follows the number of changes, not the
@@ -133,7 +133,11 @@ class SQLStorage(Storage):
     Args:
         url: A SQLAlchemy URL: ``sqlite:///path/to/file.db``, ``sqlite://`` (in memory,
             this process only) or ``postgresql+psycopg://user:password@host/db``
-            (``pip install 'hptune[postgres]'``).
+            (``pip install 'hptune[postgres]'``). A SQLite file takes
+            ``?synchronous=full`` (the default: every commit reaches the disk, so a told
+            trial survives a power cut or an operating-system crash) or
+            ``?synchronous=normal`` (faster; such a crash may lose the last commits, never
+            the file's consistency). A crash of the Python process loses nothing either way.
         engine_kwargs: Extra arguments for :func:`sqlalchemy.create_engine`, e.g.
             ``{"connect_args": {"options": "-csearch_path=myschema"}}``.
 

@@ -40,3 +40,21 @@ class KillOnce:
             os.kill(os.getpid(), signal.SIGKILL)
         time.sleep(0.25)
         return x * x
+
+
+class StuckOrRaise:
+    """One worker's trial ignores Ctrl-C and hangs; the other's raises once it hangs."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __call__(self, trial: ht.Trial) -> float:
+        trial.suggest_float("x", -1.0, 1.0)
+        if trial.number == 0:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent's stop is not heard
+            self.marker.write_text("stuck")
+            time.sleep(600)
+        deadline = time.monotonic() + 120
+        while not self.marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        raise KeyError("missing column")

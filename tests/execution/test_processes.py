@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _objectives import KillOnce, quick, raises_key_error, slow
+from _objectives import KillOnce, StuckOrRaise, quick, raises_key_error, slow
 
 import hptune as ht
 from hptune.execution.leases import Leases
@@ -68,9 +68,10 @@ def test_an_exception_outside_catch_is_raised_from_the_workers(url: str) -> None
 def test_a_killed_worker_is_replaced_and_its_trial_reclaimed(
     shared: SQLStorage, tmp_path: Path
 ) -> None:
-    # A grace of ten heartbeats: a loaded machine may delay a live worker's beat, and a
-    # live worker's trial must never be taken for lost.
-    leases = Leases(heartbeat_interval=0.2, grace_period=2.0)
+    # A grace longer than the test: the parent sees its worker die and fails the trial at
+    # once, without waiting for the missing heartbeats (nor mistaking a live worker, slow
+    # on a loaded machine, for a lost one).
+    leases = Leases(heartbeat_interval=5.0, grace_period=600.0)
     study = ht.create_study("p", shared, seed=0, leases=leases)
     marker = tmp_path / "killed"
     study.optimize(
@@ -82,9 +83,29 @@ def test_a_killed_worker_is_replaced_and_its_trial_reclaimed(
     assert states.count(ht.TrialState.COMPLETE) == 8
     assert ht.TrialState.RUNNING not in states and ht.TrialState.WAITING not in states
     lost = trials[killed]
-    assert lost.state is ht.TrialState.FAIL and "lost worker" in (lost.fail_reason or "")
+    assert lost.state is ht.TrialState.FAIL
+    assert "lost worker" in (lost.fail_reason or "") and "exit code -9" in (lost.fail_reason or "")
     retry = [t for t in trials if t.system_attrs.get("retry_of") == killed]
     assert len(retry) == 1 and retry[0].params == lost.params
+
+
+def test_a_worker_that_ignores_the_stop_is_killed_and_its_trial_failed(
+    url: str, tmp_path: Path
+) -> None:
+    study = ht.create_study("p", url, sampler="random", seed=0)
+    with pytest.raises(KeyError, match="missing column"):
+        study.optimize(
+            StuckOrRaise(tmp_path / "stuck"),
+            n_trials=2,
+            n_jobs=2,
+            executor="processes",
+            catch=(),
+            show_progress=False,
+        )
+    stuck, raised = study.trials
+    assert raised.state is ht.TrialState.FAIL and "KeyError" in (raised.fail_reason or "")
+    assert stuck.state is ht.TrialState.FAIL  # not left RUNNING
+    assert "was killed" in (stuck.fail_reason or "")
 
 
 def test_processes_need_a_top_level_objective(url: str) -> None:

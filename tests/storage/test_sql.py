@@ -169,6 +169,42 @@ def test_sqlite_file_runs_in_wal_mode(url: str) -> None:
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
+def _synchronous(storage: SQLStorage) -> int:
+    with storage._engine.connect() as conn:
+        return int(conn.exec_driver_sql("PRAGMA synchronous").scalar_one())
+
+
+@pytest.mark.parametrize(
+    ("query", "level"), [("", 2), ("?synchronous=full", 2), ("?synchronous=normal", 1)]
+)
+def test_sqlite_syncs_every_commit_unless_told_otherwise(url: str, query: str, level: int) -> None:
+    # SQLite's levels: 1 NORMAL (synced at checkpoints), 2 FULL (synced at every commit).
+    storage = SQLStorage(url + query)
+    study_id = storage.create_study("s", [MIN]).study_id
+    storage.create_trial(study_id)
+    assert _synchronous(storage) == level
+    storage.close()
+    reopened = SQLStorage(url)  # the setting is the connection's, not the file's
+    assert _synchronous(reopened) == 2
+    assert len(reopened.get_trials(study_id)) == 1
+    reopened.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "match"),
+    [
+        (
+            "sqlite:///x.db?synchronous=off",
+            r"synchronous must be one of \['full', 'normal'\], got synchronous='off'",
+        ),
+        ("sqlite://?synchronous=normal", "synchronous applies to a SQLite file only"),
+    ],
+)
+def test_a_bad_synchronous_setting_is_named(url: str, match: str) -> None:
+    with pytest.raises(StorageURLError, match=match):
+        SQLStorage(url)
+
+
 @pytest.mark.parametrize("timeout", [None, 0.01])
 def test_a_held_lock_is_waited_for(url: str, timeout: float | None) -> None:
     # With a 30 s busy timeout SQLite waits itself; with 10 ms "database is locked" is
