@@ -26,7 +26,8 @@ import hptune as ht
 
 REPORT_TITLE = "# Samplers: sample efficiency, parallel quality and cost, beside the peers"
 REPORT_INTRO = (
-    "Written by `benchmarks/samplers.py` and `benchmarks/sampler_overhead.py` "
+    "Written by `benchmarks/samplers.py`, `benchmarks/sampler_overhead.py` and "
+    "`benchmarks/tpe_subsample.py` "
     "(`make bench-samplers`, `make bench-samplers-quick`, `make bench-overhead`). Each "
     "section comes from one run of its script, on the machine it names; the quick sections "
     "check the harness and are too small to rank samplers."
@@ -35,6 +36,7 @@ SECTIONS = {
     "quality": "`python benchmarks/samplers.py` (`make bench-samplers`)",
     "batch": "`python benchmarks/samplers.py --batch` (`make bench-samplers`)",
     "overhead": "`python benchmarks/sampler_overhead.py` (`make bench-overhead`)",
+    "tpe-subsample": "`python benchmarks/tpe_subsample.py` (`make bench-overhead`)",
     "quality-quick": "`python benchmarks/samplers.py --quick` (`make bench-samplers-quick`)",
     "batch-quick": "`python benchmarks/samplers.py --batch --quick`",
     "continuous": "`python benchmarks/samplers.py --continuous` (`make bench-samplers`)",
