@@ -202,6 +202,7 @@ METHODS = (
     Method("random+median", "hptune", "random", "median"),
     Method("random+asha", "hptune", "random", "asha"),
     Method("random+hyperband", "hptune", "random", "hyperband"),
+    Method("auto+asha", "hptune", "auto", "asha"),  # the default sampler: the named method
     Method("tpe+asha", "hptune", "tpe", "asha"),
     Method("tpe+hyperband", "hptune", "tpe", "hyperband"),
     Method("tpe(r=1/3)+asha", "hptune", "tpe", "asha", (("random_fraction", 1 / 3),)),
