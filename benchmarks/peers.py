@@ -321,12 +321,42 @@ def run_skopt_gp(
     return values
 
 
+def _nevergrad_metamodel_under_numpy2() -> None:
+    """Let Nevergrad's metamodel fail the way it already handles, under NumPy 2.
+
+    Its surrogate step (``metamodel.learn_on_k_best``, which NGOpt's metamodel optimizers
+    run at larger budgets) calls ``float()`` on a one-element array, a TypeError under
+    NumPy 2; the callers only catch ``MetaModelFailure``, so the whole run died
+    (StyblinskiTang8 at 500 evaluations). Turned into ``MetaModelFailure``, Nevergrad skips
+    that surrogate step and asks its base optimizer instead, as it does whenever its
+    metamodel cannot be fitted. The step is looked up both through the ``metamodel`` module
+    and through the name ``optimizerlib`` imported from it, so both are replaced.
+    """
+    from nevergrad.optimization import metamodel, optimizerlib
+
+    learn = metamodel.learn_on_k_best
+    if getattr(learn, "hptune_shim", False):
+        return
+
+    @functools.wraps(learn)
+    def shim(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return learn(*args, **kwargs)
+        except TypeError as e:
+            raise metamodel.MetaModelFailure(f"surrogate step failed: {e}") from e
+
+    shim.hptune_shim = True  # type: ignore[attr-defined]
+    metamodel.learn_on_k_best = shim
+    optimizerlib.learn_on_k_best = shim
+
+
 def run_nevergrad(
     problem: Problem, budget: int, seed: int, objective: Objective | None = None, batch: int = 1
 ) -> list[float]:
     import nevergrad as ng
 
     _sequential_only("nevergrad", batch)
+    _nevergrad_metamodel_under_numpy2()
     objective = objective or problem.evaluate
     params: dict[str, Any] = {}
     for p in problem.params:
@@ -449,7 +479,9 @@ PEERS: dict[str, Peer] = {
             "Nevergrad NGOpt",
             "nevergrad",
             "nevergrad",
-            "`NGOpt(budget=budget, num_workers=1)`, seeded parametrization; flat space",
+            "`NGOpt(budget=budget, num_workers=1)`, seeded parametrization; flat space; "
+            "a NumPy-2 TypeError in its surrogate step is turned into the `MetaModelFailure` "
+            "Nevergrad handles (it then skips that step)",
             run_nevergrad,
         ),
         Peer(
