@@ -100,7 +100,8 @@ def run_hptune(
 def optuna_sampler(kind: str, seed: int) -> Any:
     """Optuna's sampler for ``kind``.
 
-    ``kind``: "tpe" (multivariate), "tpe-indep", "gp", "cmaes" or "nsga2".
+    ``kind``: "tpe" (multivariate), "tpe-indep", "gp", "gp-det" (told the objective is
+    noise-free, as every problem of the suite is), "cmaes" or "nsga2".
     """
     import optuna
 
@@ -113,6 +114,8 @@ def optuna_sampler(kind: str, seed: int) -> Any:
         return optuna.samplers.CmaEsSampler(seed=seed)
     if kind == "nsga2":
         return optuna.samplers.NSGAIISampler(seed=seed)
+    if kind == "gp-det":
+        return optuna.samplers.GPSampler(seed=seed, deterministic_objective=True)
     return optuna.samplers.GPSampler(seed=seed)
 
 
@@ -261,12 +264,20 @@ def configspace(problem: Problem, seed: int) -> Any:
 
 
 def run_smac(
-    problem: Problem, budget: int, seed: int, objective: Objective | None = None, batch: int = 1
+    facade_name: str,
+    problem: Problem,
+    budget: int,
+    seed: int,
+    objective: Objective | None = None,
+    batch: int = 1,
 ) -> list[float]:
-    from smac import HyperparameterOptimizationFacade, Scenario
+    """SMAC3 through ask/tell with the facade ``facade_name`` (random forest or GP)."""
+    import smac as smac_lib
+    from smac import Scenario
     from smac.runhistory.dataclasses import TrialValue
 
-    _sequential_only("smac", batch)
+    _sequential_only(f"smac {facade_name}", batch)
+    facade = getattr(smac_lib, facade_name)
     objective = objective or problem.evaluate
     values: list[float] = []
     with tempfile.TemporaryDirectory(prefix="smac-") as tmp:
@@ -277,9 +288,7 @@ def run_smac(
             seed=seed,
             output_directory=tmp,
         )
-        smac = HyperparameterOptimizationFacade(
-            scenario, lambda config, seed=0: 0.0, overwrite=True, logging_level=40
-        )
+        smac = facade(scenario, lambda config, seed=0: 0.0, overwrite=True, logging_level=40)
         while len(values) < budget:
             info = smac.ask()
             value = objective(_numbers(dict(info.config), problem))
@@ -440,6 +449,16 @@ PEERS: dict[str, Peer] = {
             batch=True,
         ),
         Peer(
+            "optuna-gp-det",
+            "Optuna GP deterministic",
+            "optuna",
+            "optuna",
+            "`GPSampler(seed=seed, deterministic_objective=True)`: told the objective is "
+            "noise-free, as every problem here is",
+            functools.partial(_run_optuna, "gp-det"),
+            batch=True,
+        ),
+        Peer(
             "optuna-cmaes",
             "Optuna CMA-ES",
             "cmaes",
@@ -464,7 +483,16 @@ PEERS: dict[str, Peer] = {
             "smac",
             "`HyperparameterOptimizationFacade` (random forest), `deterministic=True`, "
             "conditions as `InCondition`",
-            run_smac,
+            functools.partial(run_smac, "HyperparameterOptimizationFacade"),
+        ),
+        Peer(
+            "smac-gp",
+            "SMAC3 BlackBox (GP)",
+            "smac",
+            "smac",
+            "`BlackBoxFacade` (Gaussian process), `deterministic=True`, conditions as "
+            "`InCondition`",
+            functools.partial(run_smac, "BlackBoxFacade"),
         ),
         Peer(
             "skopt-gp",

@@ -14,6 +14,10 @@ Families:
   where some initial designs put their first point.
 - ``mixed``: integers, log-scaled floats, categoricals and conditional parameters, on
   closed-form objectives whose optimum is known (see each function's docstring).
+- ``heldout``: problems no default of hptune was chosen on (Griewank, Rastrigin,
+  Schwefel, Alpine and a conditional training-like space), for checking the defaults
+  out of sample (``samplers.py --heldout``, with seeds of its own); left out of the main
+  suite.
 - ``sklearn``: scikit-learn models on the datasets bundled with scikit-learn, 3-fold
   cross-validated error (``1 - accuracy``, or ``1 - R^2`` for regression), with fixed
   folds and ``random_state=0`` so that an evaluation is deterministic. Their best value
@@ -35,7 +39,7 @@ import numpy as np
 import hptune as ht
 
 Kind = Literal["float", "int", "categorical"]
-FAMILIES = ("synthetic", "mixed", "sklearn")
+FAMILIES = ("synthetic", "mixed", "sklearn", "heldout")
 
 
 @dataclass(frozen=True)
@@ -265,10 +269,11 @@ def _box(
     bounds: Sequence[tuple[float, float]],
     best: float,
     note: str = "",
+    family: str = "synthetic",
 ) -> Problem:
     params = tuple(Param(f"x{i}", "float", lo, hi) for i, (lo, hi) in enumerate(bounds))
     budget = 100 if len(bounds) <= 3 else 200
-    return Problem(name, "synthetic", params, _Vector(fn, len(bounds)), best, budget, note)
+    return Problem(name, family, params, _Vector(fn, len(bounds)), best, budget, note)
 
 
 def _synthetic() -> list[Problem]:
@@ -396,11 +401,80 @@ def _mixed() -> list[Problem]:
     ]
 
 
+# Held-out problems: for checking hptune's defaults on problems they were not chosen on ----
+
+
+def griewank(x: Sequence[float]) -> float:
+    """Griewank's function; minimum 0 at the origin."""
+    v = np.asarray(x, dtype=float)
+    i = np.arange(1, len(v) + 1)
+    return float(1 + np.sum(v**2) / 4000 - np.prod(np.cos(v / np.sqrt(i))))
+
+
+def rastrigin(x: Sequence[float]) -> float:
+    """Rastrigin's function; minimum 0 at the origin."""
+    v = np.asarray(x, dtype=float)
+    return float(10 * len(v) + np.sum(v**2 - 10 * np.cos(2 * math.pi * v)))
+
+
+SCHWEFEL_ARGMIN = 420.968746
+
+
+def schwefel(x: Sequence[float]) -> float:
+    """Schwefel's function (2.26); minimum about 0 at ``x_i = 420.968746``."""
+    v = np.asarray(x, dtype=float)
+    return float(418.9828872724338 * len(v) - np.sum(v * np.sin(np.sqrt(np.abs(v)))))
+
+
+def alpine(x: Sequence[float]) -> float:
+    """The Alpine (No. 1) function; minimum 0 at the origin."""
+    v = np.asarray(x, dtype=float)
+    return float(np.sum(np.abs(v * np.sin(v) + 0.1 * v)))
+
+
+_OPTIMIZER_LR = {"adam": -3.3, "sgd": -1.5, "rmsprop": -3.7}  # log10 of the best lr
+_OPTIMIZER_PENALTY = {"adam": 0.0, "sgd": 0.05, "rmsprop": 0.2}
+
+
+def train_like(v: Mapping[str, Any]) -> float:
+    """A training-like loss; minimum 0 at adam, lr=10**-3.3, batch=128, wd=1e-4, 3 layers.
+
+    Each optimizer has its own best learning rate; SGD's momentum is conditional on it
+    (best 0.9, and its best loss is 0.05); larger batches want a larger learning rate.
+    """
+    opt = v["optimizer"]
+    b = math.log2(v["batch_size"]) - 7
+    u = math.log10(v["lr"]) - _OPTIMIZER_LR[opt] - 0.15 * b
+    loss = 0.4 * u**2 + 0.03 * b**2 + _OPTIMIZER_PENALTY[opt]
+    if opt == "sgd":
+        loss += 2.0 * (v["momentum"] - 0.9) ** 2
+    return loss + 0.08 * (math.log10(v["weight_decay"]) + 4) ** 2 + 0.1 * abs(v["layers"] - 3)
+
+
+def _heldout() -> list[Problem]:
+    train = (
+        Param("optimizer", "categorical", choices=("adam", "sgd", "rmsprop")),
+        Param("lr", "float", 1e-6, 1.0, log=True),
+        Param("batch_size", "int", 16, 1024, log=True),
+        Param("momentum", "float", 0.0, 0.99, parent="optimizer", when=("sgd",)),
+        Param("weight_decay", "float", 1e-7, 1e-1, log=True),
+        Param("layers", "int", 1, 6),
+    )
+    held = "heldout"
+    return [
+        _box("Griewank8", griewank, [(-30, 70)] * 8, 0.0, "analytic; box off-centre", held),
+        _box("Rastrigin6", rastrigin, [(-3, 7)] * 6, 0.0, "analytic; box off-centre", held),
+        _box("Schwefel4", schwefel, [(-500, 500)] * 4, schwefel([SCHWEFEL_ARGMIN] * 4), "", held),
+        _box("Alpine6", alpine, [(-4, 10)] * 6, 0.0, "analytic; box off-centre", held),
+        Problem("TrainLike", held, train, train_like, 0.0, 100, "cat, conditional, log int"),
+    ]
+
+
 def all_problems() -> dict[str, Problem]:
-    """Every problem by name, synthetic first, then mixed, then sklearn."""
+    """Every problem by name: synthetic, mixed, sklearn, then the held-out ones."""
     from sklearn_problems import sklearn_problems
 
-    problems = [*_synthetic(), *_mixed(), *sklearn_problems()]
+    problems = [*_synthetic(), *_mixed(), *sklearn_problems(), *_heldout()]
     return {p.name: p for p in problems}
 
 

@@ -11,6 +11,10 @@ over problems, a per-problem table, the time each sampler took, and anytime plot
 ``--continuous`` runs the continuous problems at larger budgets (300 to 1,000 evaluations,
 dimensions 6 to 40) for hptune's CMA-ES beside Optuna's CmaEsSampler and Nevergrad.
 
+``--heldout`` checks hptune's defaults out of sample: the problems of family "heldout"
+(none of hptune's defaults was chosen on them) with seeds 100 to 104 (the other modes use
+seeds from 0), at 50 evaluations each, every sampler as in the main run.
+
 ``--batch`` measures parallel quality instead: hptune's TPE and GP asked for 8 proposals
 before any is told (8 pending trials), against the same samplers one at a time, at equal
 evaluations; the report gives the ratio of their scores.
@@ -25,10 +29,11 @@ sampler.
 
 Run::
 
-    python benchmarks/samplers.py                       # full: 21 problems, 5 seeds
+    python benchmarks/samplers.py                       # full: 23 problems, 5 seeds
     python benchmarks/samplers.py --quick               # 4 problems, 2 seeds, small budgets
     python benchmarks/samplers.py --batch               # parallel quality, hptune tpe and gp
     python benchmarks/samplers.py --continuous          # CMA-ES at 300-1,000 evaluations
+    python benchmarks/samplers.py --heldout             # held-out problems and seeds
     python benchmarks/samplers.py --quick --samplers random,qmc,optuna-tpe --problems Branin
     python benchmarks/samplers.py --report-only         # the report from the cached runs
     python benchmarks/samplers.py --rerun tpe,gp        # after changing hptune's samplers
@@ -67,6 +72,8 @@ REFERENCE_PATH = RAW_DIR / "reference.json"
 DEFAULT_OUT = RESULTS / "samplers.md"
 
 FULL_SEEDS = 5
+HELDOUT_FIRST_SEED = 100  # seeds no default was tuned on
+HELDOUT_BUDGET = 50
 QUICK_SEEDS = 2
 QUICK_BUDGETS = {"Branin": 30, "Hartmann6": 50, "NASLike": 40, "SVC-breast_cancer": 30}
 BATCH_PROBLEMS = {
@@ -97,7 +104,15 @@ REFERENCE_N_SKLEARN = {"full": 500, "quick": 200}
 REFERENCE_SEED = 20_240_601
 SAVE_EVERY_S = 20.0
 # Rough cost per evaluation, relative to a cheap sampler; only orders the tasks.
-SLOW_SAMPLERS = {"skopt-gp": 8.0, "smac": 5.0, "optuna-gp": 5.0, "gp": 5.0, "nevergrad": 2.0}
+SLOW_SAMPLERS = {
+    "skopt-gp": 8.0,
+    "smac": 5.0,
+    "smac-gp": 8.0,
+    "optuna-gp": 5.0,
+    "optuna-gp-det": 5.0,
+    "gp": 5.0,
+    "nevergrad": 2.0,
+}
 
 
 @dataclass(frozen=True)
@@ -310,16 +325,19 @@ def choose_samplers(requested: list[str], mode: str) -> tuple[list[str], dict[st
 
 
 def make_plan(args: argparse.Namespace) -> Plan:
-    mode = "batch" if args.batch else "continuous" if args.continuous else "quality"
+    modes = {"batch": args.batch, "continuous": args.continuous, "heldout": args.heldout}
+    mode = next((m for m, on in modes.items() if on), "quality")
     problems_all = all_problems()
-    if args.batch:
+    if args.heldout:
+        budgets = {n: HELDOUT_BUDGET for n, p in problems_all.items() if p.family == "heldout"}
+    elif args.batch:
         budgets = dict(BATCH_QUICK_BUDGETS if args.quick else BATCH_PROBLEMS)
     elif args.continuous:
         budgets = dict(CONTINUOUS_QUICK_BUDGETS if args.quick else CONTINUOUS_PROBLEMS)
     elif args.quick:
         budgets = dict(QUICK_BUDGETS)
-    else:
-        budgets = {name: p.budget for name, p in problems_all.items()}
+    else:  # the held-out problems stay out of the main suite
+        budgets = {n: p.budget for n, p in problems_all.items() if p.family != "heldout"}
     if args.problems:
         unknown = [n for n in _split(args.problems) if n not in problems_all]
         if unknown:
@@ -329,6 +347,7 @@ def make_plan(args: argparse.Namespace) -> Plan:
         budgets = dict.fromkeys(budgets, args.budget)
     samplers, skipped = choose_samplers(_split(args.samplers), mode)
     n_seeds = args.seeds or (QUICK_SEEDS if args.quick else FULL_SEEDS)
+    first_seed = HELDOUT_FIRST_SEED if args.heldout else 0
     suffix = ("" if mode == "quality" else f"-{mode}") + ("-quick" if args.quick else "")
     plan = Plan(
         mode=mode,
@@ -337,7 +356,7 @@ def make_plan(args: argparse.Namespace) -> Plan:
         skipped=skipped,
         problems=[problems_all[n] for n in budgets],
         budgets=budgets,
-        seeds=list(range(n_seeds)),
+        seeds=list(range(first_seed, first_seed + n_seeds)),
         batch_sizes=(1, BATCH_SIZE) if args.batch else (1,),
         raw_path=args.raw or RAW_DIR / f"raw{suffix}.json",
     )
@@ -355,6 +374,11 @@ def main() -> None:
         action="store_true",
         help="continuous problems at 300-1,000 evaluations: CMA-ES beside Optuna's and Nevergrad",
     )
+    parser.add_argument(
+        "--heldout",
+        action="store_true",
+        help="held-out problems (family 'heldout') with seeds from 100: the defaults out of sample",
+    )
     parser.add_argument("--samplers", help="comma-separated names (default: see above)")
     parser.add_argument("--problems", help="comma-separated problem names (default: the mode's)")
     parser.add_argument("--seeds", type=int, help="seeds 0..N-1 (default 5, quick 2)")
@@ -371,8 +395,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.jobs < 1:
         parser.error("--jobs must be at least 1")
-    if args.batch and args.continuous:
-        parser.error("--batch and --continuous are separate runs; give one")
+    if args.batch + args.continuous + args.heldout > 1:
+        parser.error("--batch, --continuous and --heldout are separate runs; give one")
 
     for var in THREAD_VARS:
         os.environ[var] = "1"  # inherited by the spawned workers
@@ -402,6 +426,7 @@ def main() -> None:
         "batch": sampler_report.batch_section,
         "continuous": sampler_report.continuous_section,
         "quality": sampler_report.quality_section,
+        "heldout": sampler_report.heldout_section,
     }
     text = sections[plan.mode](context)
     sampler_report.write_section(args.out, plan.section, text)

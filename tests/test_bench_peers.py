@@ -1,7 +1,8 @@
 """Every peer adapter of the sampler benchmark, round trip: asks, evaluates, tells.
 
 A peer whose library is not installed is skipped with the reason (the peers come from the
-``bench`` extra, which CI installs). Each adapter runs a few evaluations of a flat problem
+``bench`` extra); CI installs it and sets ``HPTUNE_REQUIRE_PEERS=1``, where a missing peer
+fails instead. Each adapter runs a few evaluations of a flat problem
 and of a conditional one; every configuration it evaluates must lie inside the problem's
 space, and the same seed must give the same values (the benchmark's cache relies on it).
 """
@@ -9,6 +10,7 @@ space, and the same seed must give the same values (the benchmark's cache relies
 from __future__ import annotations
 
 import math
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -56,6 +58,8 @@ def test_each_peer_adapter_runs_inside_the_space_and_reproduces_its_seed(
 ) -> None:
     version, why = peers.status(name)
     if version is None:
+        if os.environ.get("HPTUNE_REQUIRE_PEERS") == "1" and not peers.PEERS[name].not_installable:
+            pytest.fail(f"{name}: {why} (HPTUNE_REQUIRE_PEERS=1 forbids skipping)")
         pytest.skip(f"{name}: {why}")
     problem = problems.get_problem(problem_name)
 
