@@ -56,6 +56,7 @@ bench-samplers: $(VENV)/.test
 	$(BIN)/python benchmarks/samplers.py --batch --jobs 2
 	$(BIN)/python benchmarks/samplers.py --continuous --jobs 2
 	$(BIN)/python benchmarks/samplers.py --heldout --jobs 2
+	$(BIN)/python benchmarks/samplers.py --heldout --continuous --jobs 2
 
 # A check of the harness: 4 problems, 2 seeds, small budgets; under 10 minutes.
 bench-samplers-quick: $(VENV)/.test

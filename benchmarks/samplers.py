@@ -13,7 +13,9 @@ dimensions 6 to 40) for hptune's CMA-ES beside Optuna's CmaEsSampler and Nevergr
 
 ``--heldout`` checks hptune's defaults out of sample: the problems of family "heldout"
 (none of hptune's defaults was chosen on them) with seeds 100 to 104 (the other modes use
-seeds from 0), at 50 evaluations each, every sampler as in the main run.
+seeds from 0), at 50 evaluations each, every sampler as in the main run. With
+``--continuous`` too, the float-only held-out problems at 500 evaluations, the samplers of
+the continuous mode: auto's rule for CMA-ES and CMA-ES's own defaults, out of sample.
 
 ``--batch`` measures parallel quality instead: hptune's TPE and GP asked for 8 proposals
 before any is told (8 pending trials), against the same samplers one at a time, at equal
@@ -34,6 +36,7 @@ Run::
     python benchmarks/samplers.py --batch               # parallel quality, hptune tpe and gp
     python benchmarks/samplers.py --continuous          # CMA-ES at 300-1,000 evaluations
     python benchmarks/samplers.py --heldout             # held-out problems and seeds
+    python benchmarks/samplers.py --heldout --continuous  # the same at 500 evaluations
     python benchmarks/samplers.py --quick --samplers random,qmc,optuna-tpe --problems Branin
     python benchmarks/samplers.py --report-only         # the report from the cached runs
     python benchmarks/samplers.py --rerun tpe,gp        # after changing hptune's samplers
@@ -74,6 +77,7 @@ DEFAULT_OUT = RESULTS / "samplers.md"
 FULL_SEEDS = 5
 HELDOUT_FIRST_SEED = 100  # seeds no default was tuned on
 HELDOUT_BUDGET = 50
+HELDOUT_CONTINUOUS_BUDGET = 500  # at least 40 per parameter: auto runs CMA-ES from the start
 QUICK_SEEDS = 2
 QUICK_BUDGETS = {"Branin": 30, "Hartmann6": 50, "NASLike": 40, "SVC-breast_cancer": 30}
 BATCH_PROBLEMS = {
@@ -302,7 +306,7 @@ def _split(text: str | None) -> list[str]:
 def choose_samplers(requested: list[str], mode: str) -> tuple[list[str], dict[str, str]]:
     """The samplers that can run here, and why each other requested one cannot."""
     batch = mode == "batch"
-    if not requested and mode == "continuous":
+    if not requested and mode.startswith("continuous"):
         requested = list(DEFAULT_CONTINUOUS)
     elif not requested:
         own = DEFAULT_BATCH if batch else DEFAULT_HPTUNE
@@ -325,11 +329,23 @@ def choose_samplers(requested: list[str], mode: str) -> tuple[list[str], dict[st
 
 
 def make_plan(args: argparse.Namespace) -> Plan:
-    modes = {"batch": args.batch, "continuous": args.continuous, "heldout": args.heldout}
+    modes = {
+        "continuous-heldout": args.continuous and args.heldout,
+        "batch": args.batch,
+        "continuous": args.continuous,
+        "heldout": args.heldout,
+    }
     mode = next((m for m, on in modes.items() if on), "quality")
     problems_all = all_problems()
-    if args.heldout:
-        budgets = {n: HELDOUT_BUDGET for n, p in problems_all.items() if p.family == "heldout"}
+    heldout = {n: p for n, p in problems_all.items() if p.family == "heldout"}
+    if mode == "continuous-heldout":  # float-only: where auto's CMA-ES rule applies
+        budgets = {
+            n: HELDOUT_CONTINUOUS_BUDGET
+            for n, p in heldout.items()
+            if all(q.kind == "float" for q in p.params)
+        }
+    elif args.heldout:
+        budgets = dict.fromkeys(heldout, HELDOUT_BUDGET)
     elif args.batch:
         budgets = dict(BATCH_QUICK_BUDGETS if args.quick else BATCH_PROBLEMS)
     elif args.continuous:
@@ -395,8 +411,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.jobs < 1:
         parser.error("--jobs must be at least 1")
-    if args.batch + args.continuous + args.heldout > 1:
-        parser.error("--batch, --continuous and --heldout are separate runs; give one")
+    if args.batch and (args.continuous or args.heldout):
+        parser.error("--batch is a separate run; give it alone")
 
     for var in THREAD_VARS:
         os.environ[var] = "1"  # inherited by the spawned workers
@@ -425,6 +441,7 @@ def main() -> None:
     sections = {
         "batch": sampler_report.batch_section,
         "continuous": sampler_report.continuous_section,
+        "continuous-heldout": sampler_report.continuous_section,
         "quality": sampler_report.quality_section,
         "heldout": sampler_report.heldout_section,
     }
