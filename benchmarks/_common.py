@@ -11,11 +11,13 @@ import concurrent.futures as cf
 import contextlib
 import datetime as dt
 import json
+import math
 import multiprocessing
 import os
 import platform
 import re
 import sqlite3
+import statistics
 import subprocess
 import sys
 import time
@@ -223,6 +225,27 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return lines
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Milliseconds per operation over a window of trials: mean, median, p99, and the SE.
+
+    The 99th percentile is by the nearest rank (with 100 trials, the second largest); the
+    standard error is that of the mean over the window's trials.
+    """
+
+    mean: float
+    median: float
+    p99: float
+    se: float
+
+    @classmethod
+    def of(cls, seconds: Sequence[float]) -> Stats:
+        ms = sorted(1000 * t for t in seconds)
+        rank = max(0, math.ceil(0.99 * len(ms)) - 1)
+        se = statistics.stdev(ms) / math.sqrt(len(ms)) if len(ms) > 1 else math.nan
+        return cls(statistics.fmean(ms), statistics.median(ms), ms[rank], se)
 
 
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import inspect
-import math
 import multiprocessing
 import os
 import shlex
@@ -46,7 +45,7 @@ from typing import Any
 import numpy as np
 import peers
 import sampler_report
-from _common import describe_environment, load_average, markdown_table
+from _common import Stats, describe_environment, load_average, markdown_table
 
 from hptune.samplers import GPSampler
 from hptune.samplers import tpe as _tpe
@@ -225,23 +224,6 @@ def measure(case: str, checkpoints: list[int], conn: Any) -> None:
         conn.send(out)
     except Exception as e:  # reported as "not measured", with the reason
         conn.send(f"{type(e).__name__}: {e}")
-
-
-@dataclass(frozen=True)
-class Stats:
-    """CPU milliseconds per ask+tell over one window: mean, median, 99th percentile."""
-
-    mean: float
-    median: float
-    p99: float
-    se: float  # standard error of the mean, over the window's trials
-
-    @classmethod
-    def of(cls, seconds: list[float]) -> Stats:
-        ms = sorted(1000 * t for t in seconds)
-        rank = max(0, math.ceil(0.99 * len(ms)) - 1)  # nearest rank
-        se = statistics.stdev(ms) / math.sqrt(len(ms)) if len(ms) > 1 else math.nan
-        return cls(statistics.fmean(ms), statistics.median(ms), ms[rank], se)
 
 
 @dataclass

@@ -36,10 +36,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import math
 import multiprocessing
 import shlex
-import statistics
 import sys
 import tempfile
 import time
@@ -50,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from _common import (
+    Stats,
     describe_environment,
     fresh_postgres_database,
     load_average,
@@ -178,22 +177,6 @@ def serve(lib: str, url: str | None, relaxed: bool, conn: Connection) -> None:
             conn.send(f"{type(e).__name__}: {e}")
             return
         conn.send(times)
-
-
-@dataclass(frozen=True)
-class Stats:
-    """Milliseconds per ask+tell over one checkpoint's window of trials."""
-
-    mean: float
-    median: float
-    p99: float
-
-    @classmethod
-    def of(cls, seconds: list[float]) -> Stats:
-        ms = sorted(1000 * t for t in seconds)
-        # The 99th percentile by the nearest rank: with 100 trials, the second largest.
-        rank = max(0, math.ceil(0.99 * len(ms)) - 1)
-        return cls(statistics.fmean(ms), statistics.median(ms), ms[rank])
 
 
 @dataclass
