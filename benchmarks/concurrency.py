@@ -344,7 +344,10 @@ def report(args: argparse.Namespace, outcomes: list[Outcome]) -> str:
         f"*Lost* = trials that did not end COMPLETE (failed, left RUNNING or never "
         "created); *locked* = 'database is locked' reaching the user, in a worker's "
         "exception or standard error (lines / workers); trials/s = completed trials over "
-        "the time from the start signal to the last worker's end.",
+        "the time from the start signal to the last worker's end. On SQLite both libraries "
+        "run at the same durability, each with its defaults: every commit synced to disk "
+        "(hptune: WAL journal, `synchronous=FULL`; Optuna: rollback journal, SQLite's "
+        "default `FULL`).",
         "",
     ]
     rows = []
