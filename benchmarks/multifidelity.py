@@ -494,7 +494,10 @@ def report(args: argparse.Namespace, settings: dict[str, Setting], data: dict[st
         "Written by `benchmarks/multifidelity.py` (`make bench-multifidelity`; "
         "`make bench-multifidelity-quick` for the quick mode) from the runs cached in "
         f"`{args.raw.relative_to(REPO)}`. What is measured, and how, is in the script's "
-        "docstring. All figures come from the runs of this report, on the machine below.",
+        "docstring. All figures come from the cached runs. A method's runs may come from an "
+        "earlier invocation than the last one, named below, on a machine of the same kind "
+        "and with the code of its day: the cache is keyed by task, method, seed and budget, "
+        "not by revision (`--fresh` reruns everything).",
         "",
         "## Environment",
         "",
