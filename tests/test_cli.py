@@ -171,6 +171,7 @@ def test_the_installed_command_returns_the_exit_codes(url: str, tmp_path: Path) 
         capture_output=True,
         text=True,
         check=False,
+        timeout=120,
     )
     assert found.returncode == 0, found.stderr
     missing = subprocess.run(
@@ -178,6 +179,7 @@ def test_the_installed_command_returns_the_exit_codes(url: str, tmp_path: Path) 
         capture_output=True,
         text=True,
         check=False,
+        timeout=120,
     )
     assert missing.returncode == EXIT_NOT_FOUND
     assert "no study named 'x'" in missing.stderr

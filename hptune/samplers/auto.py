@@ -4,7 +4,9 @@
 trial it looks at the joint space, the number of objectives, how many trials are finished
 or running, and (when given) the planned budget, picks one of hptune's samplers, and lets
 it propose. The rule, and the benchmark figures it rests on
-(``benchmarks/results/samplers.md``, ``benchmarks/results/multiobjective.md``):
+(``benchmarks/results/samplers.md``, ``benchmarks/results/multiobjective.md``). These
+figures are **in-sample**: the rule was chosen on those problems and seeds. The held-out
+sections of ``samplers.md`` check it on problems and seeds it was not chosen on.
 
 * **Several objectives: multi-objective TPE** while fewer than ``evolution_after``
   trials are finished, then **NSGA-II** (``"evolution"``). On ZDT1-3 and DTLZ2 at 1,000
