@@ -337,12 +337,19 @@ def auto_target(final: dict[str, dict[str, list[float]]]) -> list[str]:
     if "auto" not in final:
         return []
     rivals = [s for s in final if s not in ("auto", "random")]
-    checks = [_compare("auto", rival, final) for rival in rivals]
+    # A sampler auto ran throughout gives the very same runs: no rival, and no noise.
+    same = [s for s in rivals if peers.is_hptune(s) and final[s] == final["auto"]]
+    checks = [_compare("auto", rival, final) for rival in rivals if rival not in same]
     beaten = sum(ok for ok, _ in checks)
     verdict = "**met**" if beaten == len(checks) else "**not met**"
     return [
         f"- hptune auto (the default) >= every single hptune sampler and every peer: better "
         f"beyond the noise than {beaten} of {len(checks)}, {verdict}.",
+        *(
+            f"  - hptune auto ran {peers.label(s)} throughout at these budgets: the same runs, "
+            "not compared."
+            for s in same
+        ),
         *(f"  - {text}." for _, text in checks),
     ]
 
