@@ -47,7 +47,12 @@ SECTIONS = {
     "continuous-heldout": "`python benchmarks/samplers.py --heldout --continuous`",
 }
 TARGET_BATCH_RATIO = 0.9  # batch score / sequential score, from the issue
-REGRET_FLOOR = {"synthetic": 1e-6, "mixed": 1e-6, "sklearn": 1e-3}  # plots only
+REGRET_FLOOR = {
+    "synthetic": 1e-6,
+    "mixed": 1e-6,
+    "sklearn": 1e-3,
+    "heldout": 1e-6,
+}  # plots only
 
 
 def write_section(path: Path, key: str, text: str) -> None:
