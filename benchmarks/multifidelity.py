@@ -499,6 +499,11 @@ def report(args: argparse.Namespace, settings: dict[str, Setting], data: dict[st
         "and with the code of its day: the cache is keyed by task, method, seed and budget, "
         "not by revision (`--fresh` reruns everything).",
         "",
+        "Changed on 2026-12-05: the targets are checked on one hptune method named before the "
+        "run, the default sampler under ASHA (`auto+asha`), and target (2) counts as met only "
+        "beyond two standard errors; before, they took the best of hptune's methods at each "
+        "checkpoint, chosen after the run, and a tie counted as met.",
+        "",
         "## Environment",
         "",
         *data.get("environment", describe_environment()),
