@@ -516,7 +516,17 @@ def batch_section(ctx: Context) -> str:
         f"Batch: ask {size} trials, then evaluate and tell the {size}, repeat; sequential: "
         "ask, evaluate, tell. Equal evaluations. The ratio is the batch mean final score "
         "divided by the sequential one (95% bootstrap interval over seeds); the target is "
-        f"a ratio of at least {TARGET_BATCH_RATIO} (within 10%).",
+        f"a ratio of at least {TARGET_BATCH_RATIO} (within 10%), met only when the whole "
+        "interval is at or above it.",
+        *(
+            []
+            if plan.quick
+            else [
+                "",
+                "**In-sample**: how hptune's GP and TPE treat running trials (kriging "
+                "believer, constant liar) was chosen while looking at these problems and seeds.",
+            ]
+        ),
         "",
         "### Samplers",
         "",
@@ -545,7 +555,12 @@ def batch_section(ctx: Context) -> str:
             ]
         )
         if s in ("tpe", "gp"):
-            verdict = "**met**" if r >= TARGET_BATCH_RATIO else "**missed**"
+            if lo >= TARGET_BATCH_RATIO:
+                verdict = "**met**"
+            elif hi < TARGET_BATCH_RATIO:
+                verdict = "**missed**"
+            else:
+                verdict = "**within noise** (not met: the interval reaches below the target)"
             verdicts.append(
                 f"- {peers.label(s)}: batch/sequential {r:.2f} [{lo:.2f}, {hi:.2f}], {verdict}."
             )
