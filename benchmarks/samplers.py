@@ -45,9 +45,9 @@ The full run takes about 6 hours on two idle cores (about 41,000 CPU seconds, me
 piecewise): scikit-optimize alone is half of it (about 380 CPU s per 200-evaluation run),
 SMAC3 and Optuna's GPSampler most of the rest.
 
-``--samplers`` defaults to hptune's "random", "tpe" and "gp" (those that exist) plus every
-installed peer; a name that cannot run here is skipped with its reason, printed and
-written in the report.
+``--samplers`` defaults to hptune's "random", "tpe", "gp" and "auto" (the default a user
+gets) plus every installed peer; a name that cannot run here is skipped with its reason,
+printed and written in the report.
 """
 
 from __future__ import annotations
@@ -99,9 +99,9 @@ CONTINUOUS_PROBLEMS = {
     "StyblinskiTang40": 1000,
 }
 CONTINUOUS_QUICK_BUDGETS = {"Levy10": 200, "Rosenbrock20": 300}
-DEFAULT_CONTINUOUS = ("random", "cmaes", "tpe", "optuna-cmaes", "nevergrad")
+DEFAULT_CONTINUOUS = ("random", "cmaes", "tpe", "auto", "optuna-cmaes", "nevergrad")
 BATCH_SIZE = 8
-DEFAULT_HPTUNE = ("random", "tpe", "gp")
+DEFAULT_HPTUNE = ("random", "tpe", "gp", "auto")  # auto: the default a user gets
 DEFAULT_BATCH = ("tpe", "gp")
 REFERENCE_N = 2000
 REFERENCE_N_SKLEARN = {"full": 500, "quick": 200}
