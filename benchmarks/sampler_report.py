@@ -372,16 +372,16 @@ def quality_section(ctx: Context) -> str:
     """The sample-efficiency section."""
     plan = ctx.plan
     quick = " (quick: a check of the harness)" if plan.quick else ""
-    lines = _header(ctx, f"## Sample efficiency: normalized score{quick}{_budget_title(ctx)}")
+    intro = []
     if not plan.quick:
-        lines += [
+        intro = [
             "**In-sample.** hptune's defaults (auto's rules, CMA-ES's initial step, TPE's "
             "bandwidth, the GP's handling of running trials) were chosen while looking at "
             "these problems with these seeds; the held-out section below checks them on "
             "problems and seeds they were not chosen on.",
             "",
         ]
-    lines += [
+    intro += [
         "Each sampler minimises each problem for the budget shown, once per seed. Score "
         "(Bayesmark): `100 * (median_random - best_so_far) / (median_random - best_known)` "
         "at the end of the budget; 100 = the optimum, 0 = a typical uniform random point, "
@@ -390,12 +390,28 @@ def quality_section(ctx: Context) -> str:
         "problems (1 = best mean score). For sklearn problems `best_known` is the best value "
         "seen in any run of this cache and in the random sample, so their scores move as "
         "runs are added.",
-        "",
-        "### Samplers",
-        "",
-        *_samplers_table(ctx),
     ]
-    return _scored_section(ctx, lines, "Targets from the issue", lambda final: targets(ctx, final))
+    title = f"## Sample efficiency: normalized score{quick}{_budget_title(ctx)}"
+    return _sample_efficiency(ctx, title, intro, "Targets from the issue")
+
+
+def heldout_section(ctx: Context) -> str:
+    """The sample-efficiency section again, on held-out problems and seeds."""
+    title = "## Held-out problems and seeds: the defaults out of sample"
+    intro = [
+        "The problems of family `heldout` in `problems.py` (Griewank, Rastrigin, Schwefel, "
+        "Alpine and a conditional training-like space) were added after every default of "
+        "hptune was set, and are not in the main suite; the seeds start at "
+        f"{ctx.plan.seeds[0]}, where the main suite's start at 0. Samplers, score and targets "
+        "as in the sample-efficiency section.",
+    ]
+    title += _budget_title(ctx, heldout=True)
+    return _sample_efficiency(ctx, title, intro, "Targets, out of sample")
+
+
+def _sample_efficiency(ctx: Context, title: str, intro: list[str], verdicts_title: str) -> str:
+    lines = [*_header(ctx, title), *intro, "", "### Samplers", "", *_samplers_table(ctx)]
+    return _scored_section(ctx, lines, verdicts_title, lambda final: targets(ctx, final))
 
 
 def _budget_title(ctx: Context, *, heldout: bool = False) -> str:
@@ -410,28 +426,6 @@ def _budget_title(ctx: Context, *, heldout: bool = False) -> str:
     if len(budgets) == 1:
         return f", at {budgets.pop()} evaluations on {of}"
     return f", at each problem's budget on {of}"
-
-
-def heldout_section(ctx: Context) -> str:
-    """The sample-efficiency section again, on held-out problems and seeds."""
-    plan = ctx.plan
-    lines = _header(
-        ctx,
-        "## Held-out problems and seeds: the defaults out of sample"
-        + (_budget_title(ctx).replace(" problems", " held-out problems")),
-    )
-    lines += [
-        "The problems of family `heldout` in `problems.py` (Griewank, Rastrigin, Schwefel, "
-        "Alpine and a conditional training-like space) were added after every default of "
-        "hptune was set, and are not in the main suite; the seeds start at "
-        f"{plan.seeds[0]}, where the main suite's start at 0. Samplers, score and targets "
-        "as in the sample-efficiency section.",
-        "",
-        "### Samplers",
-        "",
-        *_samplers_table(ctx),
-    ]
-    return _scored_section(ctx, lines, "Targets, out of sample", lambda final: targets(ctx, final))
 
 
 def _scored_section(

@@ -301,8 +301,9 @@ def _fmt(ms: float | None) -> str:
     return f"{ms:.3f}" if ms < 1 else f"{ms:.2f}" if ms < 10 else f"{ms:.1f}"
 
 
-def _ratio(a: float | None, b: float | None) -> str:
-    return "n/a" if not a or not b else f"{a / b:.1f}x"
+def _ratio(a: Stats | None, b: Stats | None) -> str:
+    """The ratio of two means, or n/a where one is missing."""
+    return "n/a" if a is None or b is None else f"{a.mean / b.mean:.1f}x"
 
 
 def report(args: argparse.Namespace, checkpoints: list[int], cases: list[Case]) -> str:
@@ -350,9 +351,9 @@ def report(args: argparse.Namespace, checkpoints: list[int], cases: list[Case]) 
                     f"{c:,}",
                     *_fmt_stats(hs),
                     *(_fmt_stats(os_) if peer else ["not installed", "", ""]),
-                    _ratio(os_ and os_.mean, hs and hs.mean),
-                    _ratio(hs and hs.mean, h0 and h0.mean),
-                    _ratio(os_ and os_.mean, o0 and o0.mean),
+                    _ratio(os_, hs),
+                    _ratio(hs, h0),
+                    _ratio(os_, o0),
                 ]
             )
     lines += markdown_table(
