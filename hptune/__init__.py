@@ -11,6 +11,7 @@ Example:
 
 from __future__ import annotations
 
+from hptune import execution as _execution  # noqa: F401 - registers the loop optimize runs
 from hptune.exceptions import (
     ConfigurationError,
     DuplicatedStudyError,
@@ -28,7 +29,7 @@ from hptune.exceptions import (
     TrialPruned,
     TrialStateError,
 )
-from hptune.execution.leases import Leases
+from hptune.leases import Leases
 from hptune.pruners import (
     HyperbandPruner,
     MedianPruner,
@@ -37,6 +38,7 @@ from hptune.pruners import (
     Pruner,
     SuccessiveHalvingPruner,
 )
+from hptune.records import FrozenTrial, StudyDirection, TrialState
 from hptune.samplers import (
     AutoSampler,
     CmaEsSampler,
@@ -60,7 +62,7 @@ from hptune.stopping import (
 )
 from hptune.storage import InMemoryStorage, Storage
 from hptune.study import Study, create_study, delete_study, list_studies, load_study
-from hptune.trial import FrozenTrial, StudyDirection, Trial, TrialState
+from hptune.trial import Trial
 
 __version__ = "0.1.0"
 

@@ -27,9 +27,9 @@ from hptune.exceptions import (
     TrialStateError,
 )
 from hptune.export import FORMATS, dump_trials, trial_to_row, write_trials
+from hptune.records import FrozenTrial, TrialState
 from hptune.storage import Storage, get_storage
 from hptune.study import Study, load_study
-from hptune.trial import FrozenTrial, TrialState
 
 __all__ = ["EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_NOT_FOUND", "EXIT_OK", "EXIT_USAGE", "main"]
 

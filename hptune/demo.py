@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from hptune._extras import require
 from hptune.exceptions import TrialPruned
+from hptune.records import TrialState
 from hptune.stopping import MaxTrials
 from hptune.study import Study, create_study
-from hptune.trial import Trial, TrialState
+from hptune.trial import Trial
 
 if TYPE_CHECKING:
     import numpy.typing as npt

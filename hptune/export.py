@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from hptune.exceptions import ConfigurationError
-from hptune.trial import FrozenTrial, StudyDirection
+from hptune.records import FrozenTrial, StudyDirection
 
 if TYPE_CHECKING:
     import pandas

@@ -6,7 +6,7 @@ import math
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -17,22 +17,16 @@ from hptune.exceptions import (
     StorageError,
     TrialStateError,
 )
-from hptune.execution.leases import Leases, reap_lost_trials
+from hptune.history import HistoryView
+from hptune.leases import Leases, reap_lost_trials
 from hptune.pruners import Pruner, get_pruner
+from hptune.records import CONSTRAINTS_ATTR, FrozenTrial, StudyDirection, TrialState
 from hptune.samplers import Proposal, ProposalRequest, Sampler, get_sampler
 from hptune.space import Distribution, parse_space
 from hptune.stopping import StopReason, StopRule
 from hptune.storage import Storage, StudyRecord, get_storage
-from hptune.trial import (
-    CONSTRAINTS_ATTR,
-    FrozenTrial,
-    StudyDirection,
-    Trial,
-    TrialState,
-    check_constraints,
-    check_json_value,
-    check_number,
-)
+from hptune.trial import Trial
+from hptune.validation import check_constraints, check_json_value, check_number
 
 if TYPE_CHECKING:
     import pandas
@@ -49,6 +43,20 @@ __all__ = [
 
 # How often ask() proposes again when another worker claimed the proposed point first.
 _MAX_CLAIM_ATTEMPTS = 1000
+
+
+# The loop ``Study.optimize`` runs: ``runner(study, objective, **options)``.
+OptimizeRunner = Callable[..., StopReason]
+
+# The execution layer sits above the study, so it registers its loop here when it is
+# imported (``import hptune`` imports it) rather than being imported by the study.
+_optimize_runner: OptimizeRunner | None = None
+
+
+def register_optimize_runner(runner: OptimizeRunner) -> None:
+    """Set the loop that :meth:`Study.optimize` runs (done by ``hptune.execution``)."""
+    global _optimize_runner
+    _optimize_runner = runner
 
 
 class Objective(Protocol):
@@ -99,10 +107,18 @@ class Study:
     def __repr__(self) -> str:
         return f"Study(name={self.name!r}, directions={[d.value for d in self.directions]})"
 
-    def _move_storage(self, storage: Storage, record: StudyRecord) -> None:
-        """Go on with the copy of this study in ``storage`` (see ``copy_study``)."""
+    def switch_storage(self, storage: Storage, record: StudyRecord) -> None:
+        """Go on with the copy of this study in ``storage`` (see ``storage.copy_study``)."""
         with self._ask_lock:
             self.storage, self._record = storage, record
+
+    def _read(self) -> HistoryView:
+        """The study's history, advanced by what changed in the storage since the last read.
+
+        One :class:`~hptune.history.History` per storage object and study, shared by
+        every reader (the study, its samplers and pruner, ``storage.get_trials``).
+        """
+        return self.storage.history(self.study_id).advance(self.storage, self.study_id)
 
     @property
     def name(self) -> str:
@@ -134,7 +150,7 @@ class Study:
 
     def history(self, states: Sequence[TrialState] | None = None) -> list[FrozenTrial]:
         """Return the study's trials ordered by number, optionally only some states."""
-        return self.storage.get_trials(self.study_id, states=states)
+        return self._read().select(states)
 
     @property
     def trials(self) -> list[FrozenTrial]:
@@ -185,7 +201,7 @@ class Study:
         ]
         if not self.is_multi_objective:
             return [self.best_trial] if complete else []
-        from hptune.analysis.pareto import pareto_front
+        from hptune.dominance import pareto_front
 
         return pareto_front(complete, self.directions)
 
@@ -216,7 +232,7 @@ class Study:
             self._reap_lost_trials()
             record = self.storage.pop_waiting_trial(self.study_id)
             fixed = {} if record is None else dict(record.system_attrs.get("fixed_params", {}))
-            history = self.history()
+            history = self._read()
             joint = parsed if parsed is not None else self.sampler.infer_space(history)
             joint = {k: d for k, d in joint.items() if k not in fixed}
             number = len(history) if record is None else record.number
@@ -235,7 +251,7 @@ class Study:
                     system_attrs=proposal.attrs if recorded is not None else None,
                 )
                 if record.number != number:  # another worker started a trial meanwhile
-                    history = self.history()
+                    history = self._read()
                     proposal = self._propose(record, record.number, joint, history)
             proposal = self._claim(record, joint, proposal)
             if proposal is not recorded:
@@ -264,17 +280,11 @@ class Study:
         self,
         number: int,
         space: Mapping[str, Distribution],
-        history: Sequence[FrozenTrial],
+        history: HistoryView,
         params: Mapping[str, Any] | None = None,
     ) -> ProposalRequest:
-        # Numbers are gap-free and the history is ordered by number: the trial itself,
-        # if present, sits at index ``number``.
-        others: Sequence[FrozenTrial] = history
-        if number < len(history) and history[number].number == number:
-            others = [*history[:number], *history[number + 1 :]]
-        elif number < len(history) or (history and history[-1].number >= number):
-            others = [t for t in history if t.number != number]  # a partial history
-        # Rungs matter to joint proposals only; propose_one (empty space) skips the scan.
+        others = history.without(number)  # no copy: the view leaves the trial out
+        # Rungs matter to joint proposals only; propose_one (empty space) skips them.
         budgets = self.pruner.budgets(others) if self.pruner is not None and space else ()
         return ProposalRequest(
             number,
@@ -291,7 +301,7 @@ class Study:
         record: FrozenTrial | None,
         number: int,
         joint: Mapping[str, Distribution],
-        history: Sequence[FrozenTrial],
+        history: HistoryView,
     ) -> Proposal:
         """Ask the sampler; if the space is exhausted, fail the trial started for it."""
         try:
@@ -309,37 +319,57 @@ class Study:
                 self.study_id, record.trial_id, proposal.claim
             ):
                 return proposal
-            proposal = self._propose(record, record.number, joint, self.history())
+            proposal = self._propose(record, record.number, joint, self._read())
         raise StorageError(
             f"trial {record.number}: {_MAX_CLAIM_ATTEMPTS} proposals were all claimed by other "
             "trials; the sampler keeps proposing taken points."
         )
 
-    def propose_one(
-        self,
-        trial: Trial,
-        name: str,
-        distribution: Distribution,
-        history: Sequence[FrozenTrial],
-    ) -> Any:
+    # What a Trial may do with its study (the TrialHost interface of hptune.trial) -------
+
+    def propose_one(self, trial: Trial, name: str, distribution: Distribution) -> Any:
         """Ask the sampler for one parameter met inside the objective (used by Trial).
 
-        ``history`` is the snapshot taken when the trial started: proposals inside one
-        trial do not reread the storage.
+        The sampler sees the history as it stood when the trial started: proposals
+        inside one trial do not reread the storage.
         """
-        request = self._request(trial.number, {}, history, trial.params)
+        history = trial._history if isinstance(trial._history, HistoryView) else None
+        request = self._request(trial.number, {}, history or self._read(), trial.params)
         return self.sampler.propose_one(request, name, distribution)
 
     def should_prune(self, trial: Trial) -> bool:
-        """Ask the pruner whether ``trial`` should stop (used by Trial.should_prune)."""
+        """Ask the pruner whether ``trial`` should stop (used by Trial.should_prune).
+
+        The trial's own record comes from its handle, which wrote all of it: the only
+        read is the history's advance, which fetches what changed since the last one.
+        """
         if self.pruner is None:
             return False
-        record = self.storage.get_trial(trial.trial_id)
-        history = [t for t in self.history() if t.trial_id != trial.trial_id]
-        for key, value in self.pruner.trial_attrs(record, history).items():
-            if key not in record.system_attrs:
+        record = trial.frozen()
+        history = self._read().without(trial.number)
+        attrs = {
+            key: value
+            for key, value in self.pruner.trial_attrs(record, history).items()
+            if key not in record.system_attrs
+        }
+        if attrs:
+            for key, value in attrs.items():
                 self.storage.set_trial_attr(trial.trial_id, key, value, system=True)
+            trial._remember_system_attrs(attrs)
+            record = trial.frozen()
         return self.pruner.should_prune(record, history, self.directions)
+
+    def record_params(self, trial: Trial, params: Mapping[str, tuple[Distribution, Any]]) -> None:
+        """Store parameters of a running trial (used by Trial)."""
+        self.storage.set_trial_params(trial.trial_id, params)
+
+    def record_intermediate(self, trial: Trial, step: int | float, value: float) -> None:
+        """Store a reported value of a running trial (used by Trial)."""
+        self.storage.set_trial_intermediate(trial.trial_id, step, value)
+
+    def record_attr(self, trial: Trial, key: str, value: Any, *, system: bool = False) -> None:
+        """Store an attribute of a running trial (used by Trial)."""
+        self.storage.set_trial_attr(trial.trial_id, key, value, system=system)
 
     def tell(
         self,
@@ -394,9 +424,9 @@ class Study:
                 raise InvalidValueError(f"trial {trial.number} belongs to another study.")
             return trial.trial_id
         if isinstance(trial, int) and not isinstance(trial, bool):
-            for t in self.history():
-                if t.number == trial:
-                    return t.trial_id
+            history = self._read()
+            if 0 <= trial < len(history):  # numbers are gap-free: trial n sits at index n
+                return history[trial].trial_id
             raise InvalidValueError(f"study {self.name!r} has no trial number {trial}.")
         raise InvalidValueError(f"tell needs a Trial or a trial number, got {trial!r}.")
 
@@ -503,14 +533,16 @@ class Study:
         a finite space is exhausted. Ctrl-C marks the running trials FAIL (interrupted)
         and is raised again.
         """
-        from hptune.execution.worker import run_optimize
-
+        if _optimize_runner is None:  # pragma: no cover - hptune/__init__ imports execution
+            raise ConfigurationError(
+                "Study.optimize needs the execution layer; run `import hptune` first."
+            )
         self._stop_event.clear()
         self._planned_trials = None
         if isinstance(n_trials, int) and not isinstance(n_trials, bool):  # else refused below
-            self._planned_trials = len(self.history()) + n_trials
+            self._planned_trials = len(self._read()) + n_trials
         try:
-            reason = run_optimize(
+            reason = _optimize_runner(
                 self,
                 objective,
                 n_trials=n_trials,

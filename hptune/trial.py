@@ -1,201 +1,45 @@
-"""Trials: the handle an objective receives, and the immutable record the storage keeps."""
+"""The trial handle an objective receives: suggest parameters, report progress, store notes.
+
+The immutable record of a trial (:class:`FrozenTrial`), its states and directions live in
+:mod:`hptune.records` and are re-exported here. A :class:`Trial` reads and writes only
+through the narrow :class:`TrialHost` interface its study gives it.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
-import enum
-import json
 import math
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from hptune.exceptions import (
-    ConfigurationError,
-    HptuneWarning,
-    InvalidSpaceError,
-    InvalidValueError,
-    TrialStateError,
-)
+from hptune.exceptions import HptuneWarning, InvalidSpaceError, InvalidValueError
+from hptune.records import CONSTRAINTS_ATTR, FrozenTrial, StudyDirection, TrialState
 from hptune.space import Categorical, CategoricalChoice, Distribution, Float, Int
+from hptune.validation import check_constraints, check_json_value, check_number
 
 if TYPE_CHECKING:
     from hptune.study import Study
 
-__all__ = ["FrozenTrial", "StudyDirection", "Trial", "TrialState"]
+__all__ = ["FrozenTrial", "StudyDirection", "Trial", "TrialHost", "TrialState"]
 
 
-class TrialState(enum.Enum):
-    """Where a trial is in its life: WAITING -> RUNNING -> COMPLETE | PRUNED | FAIL."""
+class TrialHost(Protocol):
+    """What a :class:`Trial` may do with its study: the study implements it."""
 
-    WAITING = "waiting"
-    RUNNING = "running"
-    COMPLETE = "complete"
-    PRUNED = "pruned"
-    FAIL = "fail"
+    def propose_one(self, trial: Trial, name: str, distribution: Distribution) -> Any:
+        """Propose a parameter the objective meets inside the trial (define-by-run)."""
 
-    def is_finished(self) -> bool:
-        """Return True for the final states; a finished trial never changes."""
-        return self in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+    def should_prune(self, trial: Trial) -> bool:
+        """Ask the pruner whether the trial stops now."""
 
-    @classmethod
-    def parse(cls, state: TrialState | str) -> TrialState:
-        """Accept a member or its name in any case ("complete", "PRUNED", ...)."""
-        if isinstance(state, TrialState):
-            return state
-        try:
-            return cls(str(state).lower())
-        except ValueError:
-            valid = ", ".join(repr(s.value) for s in cls)
-            raise InvalidValueError(f"state must be one of {valid}, got {state!r}.") from None
+    def record_params(self, trial: Trial, params: Mapping[str, tuple[Distribution, Any]]) -> None:
+        """Store parameters of the running trial."""
 
+    def record_intermediate(self, trial: Trial, step: int | float, value: float) -> None:
+        """Store a reported value of the running trial."""
 
-class StudyDirection(enum.Enum):
-    """Whether an objective is minimized or maximized."""
-
-    MINIMIZE = "minimize"
-    MAXIMIZE = "maximize"
-
-    @classmethod
-    def parse(cls, direction: StudyDirection | str) -> StudyDirection:
-        """Accept a member or one of the names users know: minimize/min, maximize/max."""
-        if isinstance(direction, StudyDirection):
-            return direction
-        aliases = {
-            "minimize": cls.MINIMIZE,
-            "min": cls.MINIMIZE,
-            "maximize": cls.MAXIMIZE,
-            "max": cls.MAXIMIZE,
-        }
-        try:
-            return aliases[str(direction).lower()]
-        except KeyError:
-            raise ConfigurationError(
-                f"direction must be 'minimize' or 'maximize' (or 'min'/'max'), got {direction!r}."
-            ) from None
-
-    def better(self, a: float, b: float) -> bool:
-        """Return True if ``a`` is strictly better than ``b``."""
-        return a < b if self is StudyDirection.MINIMIZE else a > b
-
-
-#: The system attribute holding a trial's constraint values.
-CONSTRAINTS_ATTR = "constraints"
-
-
-@dataclass(frozen=True, slots=True)
-class FrozenTrial:
-    """The immutable record of one trial, as the storage holds it.
-
-    The dict fields are copies owned by the record; treat them as read-only.
-    ``values`` holds one float per objective once the trial is COMPLETE; a PRUNED trial
-    keeps its last intermediate value as its single value. ``system_attrs`` holds what
-    hptune itself records (the failure reason under ``"fail_reason"``).
-    """
-
-    number: int
-    trial_id: int
-    state: TrialState
-    values: tuple[float, ...] | None = None
-    params: dict[str, Any] = field(default_factory=dict)
-    distributions: dict[str, Distribution] = field(default_factory=dict)
-    intermediate_values: dict[int | float, float] = field(default_factory=dict)
-    user_attrs: dict[str, Any] = field(default_factory=dict)
-    system_attrs: dict[str, Any] = field(default_factory=dict)
-    datetime_start: dt.datetime | None = None
-    datetime_complete: dt.datetime | None = None
-
-    @property
-    def value(self) -> float | None:
-        """The single objective value (None until complete); an error with several."""
-        if self.values is None:
-            return None
-        if len(self.values) != 1:
-            raise TrialStateError(
-                f"trial {self.number} has {len(self.values)} objective values; use .values."
-            )
-        return self.values[0]
-
-    @property
-    def duration(self) -> dt.timedelta | None:
-        """Wall time from start to finish, or None while unfinished."""
-        if self.datetime_start is None or self.datetime_complete is None:
-            return None
-        return self.datetime_complete - self.datetime_start
-
-    @property
-    def fail_reason(self) -> str | None:
-        """Why a FAIL trial failed ("ValueError: ...", "objective returned nan", ...)."""
-        reason = self.system_attrs.get("fail_reason")
-        return None if reason is None else str(reason)
-
-    @property
-    def last_step(self) -> int | float | None:
-        """The largest step reported so far, or None."""
-        return max(self.intermediate_values) if self.intermediate_values else None
-
-    @property
-    def constraints(self) -> tuple[float, ...] | None:
-        """The constraint values the objective set (each <= 0 when satisfied), or None."""
-        values = self.system_attrs.get(CONSTRAINTS_ATTR)
-        return None if values is None else tuple(float(v) for v in values)
-
-    @property
-    def violation(self) -> float:
-        """How far the trial is from feasible: the sum of its positive constraint values."""
-        values = self.system_attrs.get(CONSTRAINTS_ATTR)
-        return 0.0 if not values else float(sum(max(0.0, float(v)) for v in values))
-
-    @property
-    def feasible(self) -> bool:
-        """True unless a constraint value is above 0 (a trial without any is feasible)."""
-        return self.violation == 0.0
-
-
-def check_constraints(values: Any) -> list[float]:
-    """Return constraint values as a list of finite floats, or raise InvalidValueError."""
-    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
-        values = [values]
-    if not values:
-        raise InvalidValueError("constraints need at least one value (each <= 0 when met).")
-    return [check_number(f"constraint {i}", v) for i, v in enumerate(values)]
-
-
-def check_json_value(what: str, value: Any) -> None:
-    """Raise :class:`InvalidValueError` unless ``value`` survives a JSON round trip."""
-    try:
-        text = json.dumps(value, allow_nan=False)
-    except (TypeError, ValueError) as e:
-        raise InvalidValueError(
-            f"{what} must be a JSON value (str, number, bool, None, list, dict), got {value!r}: "
-            f"{e}."
-        ) from None
-    if json.loads(text) != value:
-        raise InvalidValueError(
-            f"{what} does not survive a JSON round trip ({value!r} comes back as {text}); "
-            "use lists instead of tuples and string keys."
-        )
-
-
-def check_number(what: str, value: Any) -> float:
-    """Return ``value`` as a finite float or raise :class:`InvalidValueError`."""
-    if isinstance(value, (bool, str, bytes)):
-        # float() would accept them (True -> 1.0, "0.5" -> 0.5); they are mistakes here.
-        raise InvalidValueError(
-            f"{what} must be a number, got {value!r} of type {type(value).__name__}."
-        )
-    if not isinstance(value, (int, float)):
-        try:
-            value = float(value)  # numpy scalars, 0-d arrays, torch scalars
-        except (TypeError, ValueError):
-            raise InvalidValueError(
-                f"{what} must be a number, got {value!r} of type {type(value).__name__}."
-            ) from None
-    number = float(value)
-    if not math.isfinite(number):
-        raise InvalidValueError(f"{what} must be finite, got {number!r}.")
-    return number
+    def record_attr(self, trial: Trial, key: str, value: Any, *, system: bool = False) -> None:
+        """Store an attribute of the running trial."""
 
 
 class Trial:
@@ -221,7 +65,8 @@ class Trial:
         proposal: Mapping[str, tuple[Distribution, Any]],
         history: Sequence[FrozenTrial] = (),
     ) -> None:
-        self.study = study
+        self.study = study  # for users: the study the trial belongs to
+        self._host: TrialHost = study  # all the trial itself does with it
         self.number = record.number
         self.trial_id = record.trial_id
         # Enqueued parameters are fixed; the sampler's joint proposal is used when the
@@ -233,6 +78,8 @@ class Trial:
         self._distributions: dict[str, Distribution] = dict(record.distributions)
         self._intermediate: dict[int | float, float] = dict(record.intermediate_values)
         self._user_attrs: dict[str, Any] = dict(record.user_attrs)
+        self._system_attrs: dict[str, Any] = dict(record.system_attrs)
+        self._datetime_start = record.datetime_start
 
     def __repr__(self) -> str:
         return f"Trial(number={self.number}, params={self._params!r})"
@@ -256,6 +103,27 @@ class Trial:
     def intermediate_values(self) -> dict[int | float, float]:
         """The values reported so far, by step (a copy)."""
         return dict(self._intermediate)
+
+    def frozen(self) -> FrozenTrial:
+        """Return the trial's record as this handle holds it (RUNNING), without a read.
+
+        The handle wrote everything it holds, so this is what the storage holds too.
+        """
+        return FrozenTrial(
+            self.number,
+            self.trial_id,
+            TrialState.RUNNING,
+            params=dict(self._params),
+            distributions=dict(self._distributions),
+            intermediate_values=dict(self._intermediate),
+            user_attrs=dict(self._user_attrs),
+            system_attrs=dict(self._system_attrs),
+            datetime_start=self._datetime_start,
+        )
+
+    def _remember_system_attrs(self, attrs: Mapping[str, Any]) -> None:
+        # The study wrote these system attributes (a pruner's bracket) for this trial.
+        self._system_attrs.update(attrs)
 
     def suggest_float(
         self, name: str, low: float, high: float, *, log: bool = False, step: float | None = None
@@ -335,13 +203,13 @@ class Trial:
         elif name in self._proposal and self._proposal[name][0] == dist:
             value = self._proposal[name][1]
         else:
-            value = self.study.propose_one(self, name, dist, self._history)
+            value = self._host.propose_one(self, name, dist)
         return value, False
 
     def _store(self, params: Mapping[str, tuple[Distribution, Any]]) -> None:
         if not params:
             return
-        self.study.storage.set_trial_params(self.trial_id, params)
+        self._host.record_params(self, params)
         for name, (dist, value) in params.items():
             self._params[name] = value
             self._distributions[name] = dist
@@ -375,7 +243,7 @@ class Trial:
                 stacklevel=2,
             )
             return
-        self.study.storage.set_trial_intermediate(self.trial_id, step, value)
+        self._host.record_intermediate(self, step, value)
         self._intermediate[step] = value
 
     def should_prune(self) -> bool:
@@ -386,7 +254,7 @@ class Trial:
         """
         if not self._intermediate:
             return False
-        return self.study.should_prune(self)
+        return self._host.should_prune(self)
 
     def set_constraints(self, values: float | Sequence[float]) -> None:
         """Record the trial's constraint values: each is met when <= 0.
@@ -401,12 +269,13 @@ class Trial:
                 reading, say): a constraint must be known to rank the trial.
         """
         checked = check_constraints(values)
-        self.study.storage.set_trial_attr(self.trial_id, CONSTRAINTS_ATTR, checked, system=True)
+        self._host.record_attr(self, CONSTRAINTS_ATTR, checked, system=True)
+        self._system_attrs[CONSTRAINTS_ATTR] = checked
 
     def set_user_attr(self, key: str, value: Any) -> None:
         """Store a JSON value with the trial (e.g. the number of epochs trained)."""
         if not isinstance(key, str) or not key:
             raise InvalidValueError(f"attribute keys must be non-empty strings, got {key!r}.")
         check_json_value(f"user attribute {key!r}", value)
-        self.study.storage.set_trial_attr(self.trial_id, key, value)
+        self._host.record_attr(self, key, value)
         self._user_attrs[key] = value

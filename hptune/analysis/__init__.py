@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from hptune.analysis.hypervolume import hypervolume, hypervolume_history
-from hptune.analysis.pareto import pareto_front
+from hptune.dominance import pareto_front
 
 __all__ = ["hypervolume", "hypervolume_history", "pareto_front"]

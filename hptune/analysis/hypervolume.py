@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from hptune.exceptions import ConfigurationError
-from hptune.trial import FrozenTrial, StudyDirection, TrialState
+from hptune.records import FrozenTrial, StudyDirection, TrialState
 
 __all__ = ["hypervolume", "hypervolume_history", "nondominated", "study_points"]
 

@@ -6,7 +6,7 @@ import sys
 import threading
 from typing import Any
 
-from hptune.trial import FrozenTrial, StudyDirection, TrialState
+from hptune.records import FrozenTrial, StudyDirection, TrialState
 
 
 class ProgressBar:

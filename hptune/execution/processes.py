@@ -26,18 +26,18 @@ from typing import TYPE_CHECKING, Any
 
 from hptune.exceptions import ConfigurationError, HptuneError
 from hptune.execution._progress import ProgressBar
+from hptune.execution._running import set_running_listener
 from hptune.execution.leases import fail_and_retry
-from hptune.execution.worker import set_running_listener
 from hptune.stopping import StopReason, StopRule
-from hptune.storage._copy import copy_study
+from hptune.storage import copy_study
 from hptune.storage.memory import InMemoryStorage
 from hptune.storage.sql import SQLStorage
 
 if TYPE_CHECKING:
     from multiprocessing.context import SpawnProcess
 
+    from hptune.records import FrozenTrial
     from hptune.study import Callback, Objective, Study
-    from hptune.trial import FrozenTrial
 
 __all__ = ["run_processes"]
 
@@ -138,7 +138,7 @@ def _move_to_temporary_file(study: Study) -> None:
     path = os.path.join(directory, "study.db")
     target = SQLStorage(f"sqlite:///{path}")
     record = copy_study(study.storage, study.name, target)
-    study._move_storage(target, record)
+    study.switch_storage(target, record)
     _logger.warning(
         "study %r: executor='processes' needs a storage that processes share, so the "
         "in-memory study was moved to the temporary SQLite file %s (deleted when this "

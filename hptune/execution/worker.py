@@ -24,9 +24,10 @@ from hptune.exceptions import (
     TrialStateError,
 )
 from hptune.execution._progress import ProgressBar
+from hptune.execution._running import notify_running
 from hptune.execution.leases import Heartbeat, fail_and_retry
+from hptune.records import FrozenTrial, TrialState
 from hptune.stopping import StopReason, StopRule, StudyProgress, Timeout
-from hptune.trial import FrozenTrial, TrialState
 
 if TYPE_CHECKING:
     from hptune.study import Callback, Objective, Study
@@ -37,7 +38,6 @@ __all__ = [
     "Terminated",
     "run_optimize",
     "run_trial",
-    "set_running_listener",
 ]
 
 EXECUTORS = ("threads", "processes")
@@ -66,18 +66,6 @@ class Terminated(KeyboardInterrupt):
         self.signum = signum
 
 
-# Told the id of each trial this process starts (and None when it ends): a worker process
-# of executor="processes" passes it on to its parent, which fails the trial at once if the
-# process dies, instead of waiting for the heartbeat's grace period.
-_running_listener: Callable[[int | None], None] | None = None
-
-
-def set_running_listener(listener: Callable[[int | None], None] | None) -> None:
-    """Call ``listener(trial_id)`` as each trial of this process starts, ``(None)`` as it ends."""
-    global _running_listener
-    _running_listener = listener
-
-
 class RunningTrials:
     """The trials this worker runs now, each with a heartbeat while it runs."""
 
@@ -90,15 +78,13 @@ class RunningTrials:
         with self._lock:
             self._ids.add(trial_id)
         self._heartbeat.add(trial_id)
-        if _running_listener is not None:
-            _running_listener(trial_id)
+        notify_running(trial_id)
 
     def discard(self, trial_id: int) -> None:
         self._heartbeat.discard(trial_id)
         with self._lock:
             self._ids.discard(trial_id)
-        if _running_listener is not None:
-            _running_listener(None)
+        notify_running(None)
 
     def ids(self) -> list[int]:
         with self._lock:

@@ -21,7 +21,7 @@ from scipy import stats
 
 from hptune._extras import require
 from hptune.exceptions import ConfigurationError, TrialPruned
-from hptune.trial import StudyDirection, TrialState
+from hptune.records import StudyDirection, TrialState
 
 if TYPE_CHECKING:
     from hptune.trial import Trial

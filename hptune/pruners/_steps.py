@@ -6,7 +6,7 @@ import bisect
 from collections.abc import Mapping
 
 from hptune.exceptions import ConfigurationError
-from hptune.trial import FrozenTrial, StudyDirection
+from hptune.records import FrozenTrial, StudyDirection
 
 __all__ = ["first_at_or_after", "last_at_or_before", "single_direction"]
 

@@ -6,7 +6,7 @@ import abc
 from collections.abc import Sequence
 from typing import Any
 
-from hptune.trial import FrozenTrial, StudyDirection
+from hptune.records import FrozenTrial, StudyDirection
 
 __all__ = ["Pruner"]
 

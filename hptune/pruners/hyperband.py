@@ -18,8 +18,8 @@ from hptune.pruners.successive_halving import (
     reached_rung,
     rung_resource,
 )
-from hptune.samplers.base import trial_uniform
-from hptune.trial import FrozenTrial, StudyDirection, TrialState
+from hptune.records import FrozenTrial, StudyDirection, TrialState
+from hptune.seeding import trial_uniform
 
 __all__ = ["HyperbandPruner"]
 

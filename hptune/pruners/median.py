@@ -10,7 +10,7 @@ import numpy as np
 from hptune.exceptions import ConfigurationError
 from hptune.pruners._steps import best_so_far, last_at_or_before, single_direction
 from hptune.pruners.base import Pruner
-from hptune.trial import FrozenTrial, StudyDirection, TrialState
+from hptune.records import FrozenTrial, StudyDirection, TrialState
 
 __all__ = ["MedianPruner", "PercentilePruner"]
 

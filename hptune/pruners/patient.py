@@ -8,7 +8,7 @@ from typing import Any
 
 from hptune.exceptions import ConfigurationError
 from hptune.pruners.base import Pruner
-from hptune.trial import FrozenTrial, StudyDirection
+from hptune.records import FrozenTrial, StudyDirection
 
 __all__ = ["PatientPruner"]
 

@@ -21,7 +21,7 @@ from typing import Any
 from hptune.exceptions import ConfigurationError
 from hptune.pruners._steps import first_at_or_after, single_direction
 from hptune.pruners.base import Pruner
-from hptune.trial import FrozenTrial, StudyDirection, TrialState
+from hptune.records import FrozenTrial, StudyDirection, TrialState
 
 __all__ = [
     "SuccessiveHalvingPruner",

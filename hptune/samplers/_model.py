@@ -30,10 +30,11 @@ import numpy as np
 import numpy.typing as npt
 
 from hptune.exceptions import ConfigurationError
+from hptune.history import FinishedReader, as_view
+from hptune.records import FrozenTrial, StudyDirection, TrialState
 from hptune.samplers.base import Proposal, ProposalRequest, Sampler, trial_uniform
 from hptune.samplers.qmc import sequence_point
 from hptune.space import Categorical, Distribution
-from hptune.trial import FrozenTrial, StudyDirection, TrialState
 
 __all__ = [
     "COMPLETE",
@@ -41,7 +42,6 @@ __all__ = [
     "PRUNED",
     "ModelBasedSampler",
     "Observations",
-    "TailScanner",
     "union_space",
 ]
 
@@ -125,57 +125,9 @@ def union_space(
     return {name: cache.latest[name][0] for name in sorted(cache.latest)}
 
 
-class TailScanner:
-    """Find the finished trials not seen before, reading only the tail of the history.
-
-    The history is ordered by number. Every trial numbered below ``watermark`` is
-    finished and was returned already; those above it that were returned are in
-    ``seen``. A history that cannot be the one seen before (a sampler object reused for
-    another study) starts the scan over and bumps ``generation``, so that whatever was
-    built from the old history is dropped; ``reset`` tells whether the last call did so.
-    """
-
-    def __init__(self) -> None:
-        self.watermark = 0
-        self.seen: set[int] = set()
-        self.anchor: tuple[int, Any] | None = None  # (trial_id, datetime_start) of trial 0
-        self.generation = 0
-        self.reset = False
-
-    def new_finished(self, history: Sequence[FrozenTrial]) -> list[FrozenTrial]:
-        """Return the trials that finished since the last call, ordered as in ``history``."""
-        self.reset = self._is_other_study(history)
-        if self.reset:
-            self.watermark, self.anchor = 0, None
-            self.seen.clear()
-            self.generation += 1
-        if history and history[0].number == 0:
-            self.anchor = (history[0].trial_id, history[0].datetime_start)
-        tail: list[FrozenTrial] = []
-        for trial in reversed(history):
-            if trial.number < self.watermark:
-                break
-            tail.append(trial)
-        tail.reverse()
-        fresh = [t for t in tail if t.state.is_finished() and t.number not in self.seen]
-        self.seen.update(t.number for t in fresh)
-        while self.watermark in self.seen:
-            self.seen.remove(self.watermark)
-            self.watermark += 1
-        return fresh
-
-    def _is_other_study(self, history: Sequence[FrozenTrial]) -> bool:
-        if self.watermark == 0 and not self.seen:
-            return False
-        if not history or history[-1].number < self.watermark - 1:
-            return True  # shorter than before
-        first = history[0]
-        return first.number == 0 and (first.trial_id, first.datetime_start) != self.anchor
-
-
 class _UnionCache:
     def __init__(self) -> None:
-        self.scanner = TailScanner()
+        self.scanner = FinishedReader()
         self.generation = 0
         self.latest: dict[str, tuple[Distribution, int]] = {}
 
@@ -188,7 +140,7 @@ class _Encoded:
     def __init__(self, names: tuple[str, ...], space: Mapping[str, Distribution], m: int) -> None:
         self.names = names
         self.space = space
-        self.scanner = TailScanner()
+        self.scanner = FinishedReader()
         self.generation = 0
         d = len(names)
         self.x = np.empty((64, d))
@@ -447,10 +399,7 @@ class ModelBasedSampler(Sampler):
             if request.budgets and len(signs) == 1 and self.multi_fidelity == "rung":
                 need = max(self.n_startup_trials, len(names) + 1)
                 budget = _fidelity(encoded, request.budgets, need, signs, state, y)
-        pending = [
-            encode_params(t, names, space)
-            for t in _running_tail(request.history, encoded.scanner.watermark)
-        ]
+        pending = [encode_params(t, names, space) for t in as_view(request.history).running()]
         arrays = [x, y, state, step, numbers, violation]
         pending_x = np.array(pending).reshape(len(pending), len(names))
         for array in (*arrays, pending_x):
@@ -521,15 +470,3 @@ def _is_taken(taken: Sequence[FloatArray], point: FloatArray) -> bool:
         if np.any(np.all((near == point) | np.isnan(near), axis=1)):
             return True
     return False
-
-
-def _running_tail(history: Sequence[FrozenTrial], watermark: int) -> list[FrozenTrial]:
-    """The running trials: all numbered at or above the scanner's watermark."""
-    running = []
-    for trial in reversed(history):
-        if trial.number < watermark:
-            break
-        if trial.state is TrialState.RUNNING:
-            running.append(trial)
-    running.reverse()
-    return running

@@ -50,13 +50,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hptune.exceptions import ConfigurationError
+from hptune.records import FrozenTrial, StudyDirection, TrialState
 from hptune.samplers.base import Proposal, ProposalRequest, Sampler
 from hptune.samplers.cmaes import CmaEsSampler
 from hptune.samplers.evolution import EvolutionSampler
 from hptune.samplers.gp import GPSampler
 from hptune.samplers.tpe import TPESampler
 from hptune.space import Categorical, Distribution
-from hptune.trial import FrozenTrial, StudyDirection, TrialState
 
 __all__ = ["AutoSampler"]
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import abc
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from hptune.records import FrozenTrial, StudyDirection, TrialState
+from hptune.seeding import trial_uniform
 from hptune.space import Distribution
-from hptune.trial import FrozenTrial, StudyDirection, TrialState
 
 __all__ = ["Proposal", "ProposalRequest", "Sampler", "infer_space", "trial_uniform"]
 
@@ -110,14 +110,3 @@ def infer_space(history: Sequence[FrozenTrial]) -> dict[str, Distribution]:
         if not space:
             break
     return dict(sorted((space or {}).items()))
-
-
-def trial_uniform(seed: int, number: int, name: str) -> float:
-    """Return a uniform float in ``[0, 1)`` determined by seed, trial number and name.
-
-    Samplers derive their randomness from this instead of keeping a generator, so a
-    proposal does not depend on which process made the earlier ones. A keyed hash is
-    about twenty times cheaper than building a numpy generator for a single draw.
-    """
-    digest = hashlib.blake2b(f"{seed}:{number}:{name}".encode(), digest_size=8).digest()
-    return (int.from_bytes(digest, "little") >> 11) * 2.0**-53

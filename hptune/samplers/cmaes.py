@@ -75,7 +75,8 @@ import numpy.typing as npt
 from scipy.special import ndtr, ndtri
 
 from hptune.exceptions import ConfigurationError
-from hptune.samplers._model import TailScanner
+from hptune.history import FinishedReader, as_view
+from hptune.records import FrozenTrial, StudyDirection, TrialState
 from hptune.samplers.base import (
     Proposal,
     ProposalRequest,
@@ -83,7 +84,6 @@ from hptune.samplers.base import (
     trial_uniform,
 )
 from hptune.space import Categorical, Distribution, Int
-from hptune.trial import FrozenTrial, StudyDirection, TrialState
 
 __all__ = ["CmaEsSampler"]
 
@@ -279,7 +279,7 @@ class _JointSpace:
     """The parameters every finished (complete or pruned) trial shares, kept up to date."""
 
     def __init__(self) -> None:
-        self.scanner = TailScanner()
+        self.scanner = FinishedReader()
         self.space: dict[str, Distribution] | None = None
 
     def update(self, history: Sequence[FrozenTrial]) -> dict[str, Distribution]:
@@ -578,7 +578,7 @@ class _Replay:
         self.cells = [_cell_of(d) if sampler.margin else None for d in space.values()]
         d = len(space)
         self.lam0 = sampler.popsize or 4 + math.floor(3 * math.log(max(d, 1)))
-        self.scanner = TailScanner()
+        self.scanner = FinishedReader()
         self._start()
 
     def _start(self) -> None:
@@ -613,11 +613,7 @@ class _Replay:
                 config = self._config(x)
                 self.groups.setdefault(gen, {})[trial.number] = _Member(x, klass, value, config)
         self.running: dict[tuple[int, int], list[tuple[int, tuple[Any, ...]]]] = {}
-        for trial in reversed(history):
-            if trial.number < self.scanner.watermark:
-                break
-            if trial.state.is_finished():
-                continue
+        for trial in reversed(as_view(history).unfinished()):
             tag = self._tag(trial)
             if tag is not None:
                 self._note_first(tag[0], trial)

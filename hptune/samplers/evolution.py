@@ -45,12 +45,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from hptune.analysis.pareto import crowding_distance, nondominated_sort
+from hptune.dominance import crowding_distance, nondominated_sort
 from hptune.exceptions import ConfigurationError
+from hptune.records import StudyDirection
 from hptune.samplers._model import COMPLETE, ModelBasedSampler, Observations, snap
 from hptune.samplers.base import Proposal, ProposalRequest
 from hptune.space import Distribution, Float, Int
-from hptune.trial import StudyDirection
 
 __all__ = ["EvolutionSampler"]
 

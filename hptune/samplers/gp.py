@@ -18,10 +18,10 @@ from scipy import optimize
 from scipy.stats import qmc
 
 from hptune.exceptions import ConfigurationError
+from hptune.records import StudyDirection
 from hptune.samplers import _gp_model as gpm
 from hptune.samplers._model import COMPLETE, FAIL, PRUNED, ModelBasedSampler, Observations
 from hptune.space import Int
-from hptune.trial import StudyDirection
 
 __all__ = ["GPSampler"]
 

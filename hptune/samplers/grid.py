@@ -26,9 +26,9 @@ from typing import Any
 import numpy as np
 
 from hptune.exceptions import InvalidSpaceError, SearchSpaceExhausted
+from hptune.records import FrozenTrial
 from hptune.samplers.base import Proposal, ProposalRequest, Sampler
 from hptune.space import Categorical, Distribution, Float, Int, distribution_from_dict
-from hptune.trial import FrozenTrial
 
 __all__ = ["GridSampler"]
 

@@ -14,6 +14,7 @@ import numpy as np
 from scipy.stats import qmc
 
 from hptune.exceptions import ConfigurationError
+from hptune.records import FrozenTrial
 from hptune.samplers.base import (
     Proposal,
     ProposalRequest,
@@ -22,7 +23,6 @@ from hptune.samplers.base import (
     trial_uniform,
 )
 from hptune.space import Distribution
-from hptune.trial import FrozenTrial
 
 __all__ = ["QMCSampler"]
 

@@ -9,11 +9,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from hptune.analysis.pareto import crowding_distance, nondominated_sort
+from hptune.dominance import crowding_distance, nondominated_sort
 from hptune.exceptions import ConfigurationError
+from hptune.records import StudyDirection
 from hptune.samplers import _parzen
 from hptune.samplers._model import COMPLETE, PRUNED, ModelBasedSampler, Observations
-from hptune.trial import StudyDirection
 
 __all__ = ["TPESampler", "default_gamma"]
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from hptune.exceptions import StorageURLError
+from hptune.storage._copy import copy_study
 from hptune.storage.base import Storage, StudyRecord
 from hptune.storage.memory import InMemoryStorage
 
-__all__ = ["InMemoryStorage", "Storage", "StudyRecord", "get_storage"]
+__all__ = ["InMemoryStorage", "Storage", "StudyRecord", "copy_study", "get_storage"]
 
 
 def get_storage(storage: Storage | str | None) -> Storage:

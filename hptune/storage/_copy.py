@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from hptune.records import TrialState
 from hptune.storage.base import Storage, StudyRecord
-from hptune.trial import TrialState
 
 __all__ = ["copy_study"]
 

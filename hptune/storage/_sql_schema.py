@@ -51,9 +51,9 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import ColumnElement
 
 from hptune.exceptions import SchemaVersionError
+from hptune.records import FrozenTrial, StudyDirection, TrialState
 from hptune.space import Distribution, distribution_from_dict
 from hptune.storage.base import StudyRecord
-from hptune.trial import FrozenTrial, StudyDirection, TrialState
 
 __all__ = [
     "BEAT",

@@ -11,15 +11,19 @@ import abc
 import copy
 import datetime as dt
 import json
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from hptune.exceptions import InvalidValueError
+from hptune.history import History
+from hptune.records import FrozenTrial, StudyDirection, TrialState
 from hptune.space import Distribution
-from hptune.trial import FrozenTrial, StudyDirection, TrialState
 
 __all__ = ["Storage", "StudyRecord", "dumps_strict", "snapshot"]
+
+_HISTORIES_LOCK = threading.Lock()
 
 
 def snapshot(trial: FrozenTrial) -> FrozenTrial:
@@ -202,10 +206,43 @@ class Storage(abc.ABC):
         """Return one trial; raise TrialNotFoundError if there is none."""
 
     @abc.abstractmethod
+    def read_changes(self, study_id: int, cursor: int) -> tuple[int, list[tuple[int, FrozenTrial]]]:
+        """Return the study's change counter and the trials changed after ``cursor``.
+
+        Every write to a trial of the study (create, start, parameters, reports,
+        attributes, claim, finish; not heartbeats) gives it the next change number of the
+        study. The answer is ``(counter, [(change number, trial), ...])`` ordered by trial
+        number, read in one snapshot: ``read_changes(study_id, 0)`` returns every trial,
+        and a reader that passes the counter it got last time receives only what changed
+        since. Records are new objects or finished ones (which never change); callers
+        must not mutate them. Raises StudyNotFoundError for an unknown study.
+        """
+
     def get_trials(
         self, study_id: int, *, states: Sequence[TrialState] | None = None
     ) -> list[FrozenTrial]:
-        """Return the study's trials ordered by number, optionally only some states."""
+        """Return the study's trials ordered by number, optionally only some states.
+
+        Reads only what changed since this storage object's last read of the study
+        (:meth:`read_changes`), into one cached :class:`~hptune.history.History`.
+        """
+        return self.history(study_id).advance(self, study_id).select(states)
+
+    def history(self, study_id: int) -> History:
+        """This storage object's cached history of a study (advance it to read)."""
+        with _HISTORIES_LOCK:
+            histories: dict[int, History] | None = self.__dict__.get("_histories")
+            if histories is None:
+                histories = self.__dict__["_histories"] = {}
+            found = histories.get(study_id)
+            if found is None:
+                found = histories[study_id] = History()
+            return found
+
+    def forget_history(self, study_id: int) -> None:
+        """Drop the cached history of a study (after deleting it)."""
+        with _HISTORIES_LOCK:
+            self.__dict__.get("_histories", {}).pop(study_id, None)
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections; the storage must not be used afterwards."""

@@ -19,9 +19,9 @@ from hptune.exceptions import (
     TrialNotFoundError,
     TrialStateError,
 )
+from hptune.records import FrozenTrial, StudyDirection, TrialState
 from hptune.space import Distribution
 from hptune.storage.base import Storage, StudyRecord, dumps_strict, snapshot
-from hptune.trial import FrozenTrial, StudyDirection, TrialState
 
 __all__ = ["InMemoryStorage"]
 
@@ -61,6 +61,10 @@ class InMemoryStorage(Storage):
         self._next_study_id = 0
         self._next_trial_id = 0
         self._heartbeats: dict[int, dt.datetime] = {}
+        # Per study: the change counter, and each trial's last change number, the most
+        # recently changed last (so read_changes reads only the tail).
+        self._seq: dict[int, int] = {}
+        self._changed: dict[int, dict[int, int]] = {}
 
     def create_study(self, name: str, directions: Sequence[StudyDirection]) -> StudyRecord:
         with self._lock:
@@ -74,6 +78,8 @@ class InMemoryStorage(Storage):
             self._trials_by_study[record.study_id] = []
             self._unfinished[record.study_id] = set()
             self._waiting[record.study_id] = deque()
+            self._seq[record.study_id] = 0
+            self._changed[record.study_id] = {}
             return record
 
     def load_study(self, name: str) -> StudyRecord:
@@ -93,6 +99,7 @@ class InMemoryStorage(Storage):
                 del self._trials[trial.trial_id]
                 del self._study_of[trial.trial_id]
             del self._unfinished[record.study_id], self._waiting[record.study_id]
+            del self._seq[record.study_id], self._changed[record.study_id]
             self._claims = {k: v for k, v in self._claims.items() if k[0] != record.study_id}
             del self._studies[name]
 
@@ -141,6 +148,7 @@ class InMemoryStorage(Storage):
                     trial.distributions[name] = distribution
             numbers.append(trial)
             self._unfinished[study_id].add(trial.number)
+            self._touch(study_id, trial.number)
             if state is TrialState.WAITING:
                 self._waiting[study_id].append(trial.number)
             return snapshot(trial)
@@ -153,6 +161,7 @@ class InMemoryStorage(Storage):
             trial = self._trials_by_study[study_id][waiting.popleft()]
             trial = replace(trial, state=TrialState.RUNNING, datetime_start=_now())
             self._store(trial)
+            self._touch(study_id, trial.number)
             return snapshot(trial)
 
     def claim(self, study_id: int, trial_id: int, key: str) -> bool:
@@ -162,6 +171,7 @@ class InMemoryStorage(Storage):
             if holder != trial_id:
                 return False
             trial.system_attrs["claim"] = key
+            self._touch(study_id, trial.number)
             return True
 
     def set_trial_params(
@@ -173,6 +183,7 @@ class InMemoryStorage(Storage):
             for name, (distribution, value) in copies.items():
                 trial.params[name] = value
                 trial.distributions[name] = distribution
+            self._touch(self._study_of[trial_id], trial.number)
 
     def heartbeat(self, trial_id: int) -> None:
         with self._lock:
@@ -191,13 +202,16 @@ class InMemoryStorage(Storage):
 
     def set_trial_intermediate(self, trial_id: int, step: int | float, value: float) -> None:
         with self._lock:
-            self._running(trial_id).intermediate_values[step] = float(value)
+            trial = self._running(trial_id)
+            trial.intermediate_values[step] = float(value)
+            self._touch(self._study_of[trial_id], trial.number)
 
     def set_trial_attr(self, trial_id: int, key: str, value: Any, *, system: bool = False) -> None:
         with self._lock:
             trial = self._running(trial_id)
             attrs = trial.system_attrs if system else trial.user_attrs
             attrs[key] = _jsonsnapshot(value, f"attribute {key!r}")
+            self._touch(self._study_of[trial_id], trial.number)
 
     def finish_trial(
         self,
@@ -231,6 +245,7 @@ class InMemoryStorage(Storage):
             )
             self._store(finished)
             self._unfinished[self._study_of[trial_id]].discard(finished.number)
+            self._touch(self._study_of[trial_id], finished.number)
             return finished
 
     def get_trial(self, trial_id: int) -> FrozenTrial:
@@ -238,19 +253,28 @@ class InMemoryStorage(Storage):
             trial = self._get(trial_id)
             return trial if trial.state.is_finished() else snapshot(trial)
 
-    def get_trials(
-        self, study_id: int, *, states: Sequence[TrialState] | None = None
-    ) -> list[FrozenTrial]:
+    def read_changes(self, study_id: int, cursor: int) -> tuple[int, list[tuple[int, FrozenTrial]]]:
         with self._lock:
             if study_id not in self._trials_by_study:
                 raise StudyNotFoundError(f"no study with id {study_id}.")
-            # Finished records never change, so they are shared; the others are copied.
-            trials = list(self._trials_by_study[study_id])
-            for number in self._unfinished[study_id]:
-                trials[number] = snapshot(trials[number])
-            if states is not None:
-                trials = [t for t in trials if t.state in states]
-            return trials
+            trials = self._trials_by_study[study_id]
+            unfinished = self._unfinished[study_id]
+            changes: list[tuple[int, FrozenTrial]] = []
+            for number, seq in reversed(self._changed[study_id].items()):
+                if seq <= cursor:
+                    break
+                # Finished records never change, so they are shared; the others are copied.
+                trial = trials[number]
+                changes.append((seq, snapshot(trial) if number in unfinished else trial))
+            changes.sort(key=lambda change: change[1].number)
+            return self._seq[study_id], changes
+
+    def _touch(self, study_id: int, number: int) -> None:
+        """Give the trial the study's next change number (the caller holds the lock)."""
+        seq = self._seq[study_id] = self._seq[study_id] + 1
+        changed = self._changed[study_id]
+        changed.pop(number, None)
+        changed[number] = seq
 
     def _store(self, trial: FrozenTrial) -> None:
         self._trials[trial.trial_id] = trial

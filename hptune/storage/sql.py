@@ -7,9 +7,9 @@ upgrading a read lock, and "database is locked" is retried with backoff. Postgre
 serializes the writes to a study's trials by locking the study row (its change counter,
 see ``_sql_schema.py``), and reads in REPEATABLE READ so that one read sees one snapshot.
 
-Each client caches every study it reads: ``get_trials`` asks the database only for the
-trials changed since its last read, so its cost follows the number of changes, not the
-number of trials.
+Every write to a study's trials bumps its change counter and stamps the trial, so
+``read_changes`` returns only the trials changed since a reader's cursor: the cost of
+keeping a history follows the number of changes, not the number of trials.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from hptune.exceptions import (
     TrialNotFoundError,
     TrialStateError,
 )
+from hptune.records import FrozenTrial, StudyDirection, TrialState
 from hptune.space import Distribution
 from hptune.storage import _sql_schema as s
 from hptune.storage._sql_connect import (
@@ -46,8 +47,7 @@ from hptune.storage._sql_connect import (
     sqlite_disk_error,
     sqlite_file,
 )
-from hptune.storage.base import Storage, StudyRecord, dumps_strict, snapshot
-from hptune.trial import FrozenTrial, StudyDirection, TrialState
+from hptune.storage.base import Storage, StudyRecord, dumps_strict
 
 __all__ = ["SQLStorage"]
 
@@ -73,54 +73,6 @@ def _dump_each(attrs: Mapping[str, Any] | None, what: str) -> dict[str, str]:
         return {}
     checked = json.loads(dumps_strict(dict(attrs), what))  # keys become strings
     return {key: json.dumps(value) for key, value in checked.items()}
-
-
-class _StudyCache:
-    """What one client has read of a study: its trials up to change number ``cursor``."""
-
-    __slots__ = ("cursor", "seqs", "trials", "unfinished")
-
-    def __init__(self) -> None:
-        self.cursor = 0
-        self.trials: list[FrozenTrial] = []  # index = trial number (numbers are gap-free)
-        self.seqs: list[int] = []  # the change number each cached trial was read at
-        self.unfinished: set[int] = set()  # numbers of the running and waiting trials
-
-    def merge(self, changes: Sequence[tuple[int, FrozenTrial]], cursor: int) -> bool:
-        """Apply a read of the changes after ``self.cursor`` (or an older cursor).
-
-        Returns False, and forgets everything, if the read would leave a gap in the trial
-        numbers; that cannot happen with gap-free numbering read in one snapshot, so the
-        caller reads the whole study again rather than serve a wrong history.
-        """
-        for seq, trial in changes:  # ordered by number
-            number = trial.number
-            if number == len(self.trials):
-                self.trials.append(trial)
-                self.seqs.append(seq)
-            elif number > len(self.trials):
-                self.cursor, self.trials, self.seqs, self.unfinished = 0, [], [], set()
-                return False
-            elif seq > self.seqs[number]:  # else another thread merged a newer read first
-                self.trials[number], self.seqs[number] = trial, seq
-            else:
-                continue
-            if trial.state.is_finished():
-                self.unfinished.discard(number)
-            else:
-                self.unfinished.add(number)
-        self.cursor = max(self.cursor, cursor)
-        return True
-
-    def snapshot(self, states: Sequence[TrialState] | None) -> list[FrozenTrial]:
-        # Finished trials never change, so they are shared; the others are copied.
-        trials = list(self.trials)
-        for number in self.unfinished:
-            trials[number] = snapshot(trials[number])
-        if states is not None:
-            wanted = frozenset(states)
-            trials = [t for t in trials if t.state in wanted]
-        return trials
 
 
 def _reopen(url: str, engine_kwargs: Mapping[str, Any] | None) -> SQLStorage:
@@ -177,9 +129,6 @@ class SQLStorage(Storage):
         self._guard: contextlib.AbstractContextManager[Any] = (
             threading.RLock() if self._in_memory else contextlib.nullcontext()
         )
-        self._finished: dict[int, FrozenTrial] = {}  # by trial id
-        self._caches: dict[int, _StudyCache] = {}  # by study id
-        self._cache_lock = threading.Lock()
         self._dialect = parsed.get_backend_name()
         self._check_schema()
 
@@ -235,7 +184,7 @@ class SQLStorage(Storage):
             conn.execute(sa.delete(s.studies).where(s.studies.c.id == study_id))
             return int(study_id)
 
-        self._forget(self._run(work, write=True))
+        self.forget_history(self._run(work, write=True))
 
     def list_studies(self) -> list[StudyRecord]:
         return self._run(lambda conn: s.study_records(conn, None), write=False)
@@ -380,55 +329,19 @@ class SQLStorage(Storage):
                 raise TrialNotFoundError(f"no trial with id {trial_id}.")
             return finished
 
-        trial = self._run(work, write=True)
-        self._finished[trial_id] = trial
-        return trial
+        return self._run(work, write=True)
 
     def get_trial(self, trial_id: int) -> FrozenTrial:
-        cached = self._finished.get(trial_id)
-
-        def work(conn: Connection) -> FrozenTrial | None:
-            if cached is None:
-                return s.read_trial(conn, trial_id)
-            # Finished: it only has to exist still.
-            return cached if conn.scalar(s.TRIAL_EXISTS, {"b_trial_id": trial_id}) else None
-
-        trial = self._run(work, write=False)
+        trial = self._run(lambda conn: s.read_trial(conn, trial_id), write=False)
         if trial is None:
             raise TrialNotFoundError(f"no trial with id {trial_id}.")
-        if trial.state.is_finished():
-            self._finished[trial_id] = trial
         return trial
 
-    def get_trials(
-        self, study_id: int, *, states: Sequence[TrialState] | None = None
-    ) -> list[FrozenTrial]:
-        """Return the study's trials ordered by number, optionally only some states.
+    def read_changes(self, study_id: int, cursor: int) -> tuple[int, list[tuple[int, FrozenTrial]]]:
+        """Return the study's change counter and the trials changed after ``cursor``.
 
-        Reads only the trials changed since this client's last read of the study: one
-        query when nothing changed, four more when something did.
+        One query when nothing changed, four more when something did.
         """
-        for _attempt in range(2):
-            with self._cache_lock:
-                cache = self._caches.get(study_id)
-                cursor = 0 if cache is None else cache.cursor
-            current, changes = self._read_changes(study_id, cursor)
-            for _, trial in changes:
-                if trial.state.is_finished():
-                    self._finished[trial.trial_id] = trial
-            with self._cache_lock:
-                cache = self._caches.setdefault(study_id, _StudyCache())
-                if cache.merge(changes, current):
-                    return cache.snapshot(states)
-        raise StorageError(
-            f"the trials of study {study_id} read from {self._masked} are not numbered "
-            "0, 1, 2, ... without gaps; the database was changed by something else than hptune."
-        )
-
-    def _read_changes(
-        self, study_id: int, cursor: int
-    ) -> tuple[int, list[tuple[int, FrozenTrial]]]:
-        """Return the study's change counter and the trials changed after ``cursor``."""
 
         def work(conn: Connection) -> tuple[int, list[tuple[int, FrozenTrial]]]:
             current = conn.scalar(s.CHANGE_SEQ, {"b_study_id": study_id})
@@ -437,11 +350,7 @@ class SQLStorage(Storage):
             changes = s.read_changes(conn, study_id, cursor) if current > cursor else []
             return int(current), changes
 
-        try:
-            return self._run(work, write=False)
-        except StudyNotFoundError:
-            self._forget(study_id)
-            raise
+        return self._run(work, write=False)
 
     # Transactions ----------------------------------------------------------------------
 
@@ -549,12 +458,6 @@ class SQLStorage(Storage):
         names = conn.scalars(sa.select(s.studies.c.name).order_by(s.studies.c.id))
         known = ", ".join(repr(n) for n in names) or "none"
         return StudyNotFoundError(f"no study named {name!r} in {self._masked} (studies: {known}).")
-
-    def _forget(self, study_id: int) -> None:
-        with self._cache_lock:
-            cache = self._caches.pop(study_id, None)
-        for trial in () if cache is None else cache.trials:
-            self._finished.pop(trial.trial_id, None)
 
 
 def _require_study(conn: Connection, study_id: int) -> None:
