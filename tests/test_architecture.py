@@ -78,7 +78,8 @@ def imports_of(module: str) -> list[tuple[str, str | None, int]]:
         if id(node) in skipped:
             continue
         if isinstance(node, ast.Import):
-            found += [(a.name, None, node.lineno) for a in node.names if a.name.startswith("hptune")]
+            names = [a.name for a in node.names if a.name.startswith("hptune")]
+            found += [(name, None, node.lineno) for name in names]
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.split(".")[: len(package.split(".")) - (node.level - 1)]
@@ -171,9 +172,9 @@ def test_no_module_imports_a_private_name_of_another_package() -> None:
                 parent = target.rpartition(".")[0]
                 if not (own == parent or own.startswith(parent + ".")):
                     found.append(f"{module}:{line} imports private module {target}")
-            if name is not None and name.startswith("_") and not name.startswith("__"):
-                if not (own == owner or own.startswith(owner + ".")):
-                    found.append(f"{module}:{line} imports private name {target}.{name}")
+            private = name is not None and name.startswith("_") and not name.startswith("__")
+            if private and not (own == owner or own.startswith(owner + ".")):
+                found.append(f"{module}:{line} imports private name {target}.{name}")
     assert not found, "\n".join(found)
 
 
