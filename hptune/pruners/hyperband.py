@@ -7,15 +7,15 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from hptune.exceptions import ConfigurationError
-from hptune.pruners._steps import single_direction
+from hptune.pruners._steps import FinishedValues, single_direction
 from hptune.pruners.base import Pruner
 from hptune.pruners.successive_halving import (
-    COMPETING,
     check_eta,
     check_positive,
     max_step,
-    promoted,
+    promoted_among,
     reached_rung,
+    rung_competition,
     rung_resource,
 )
 from hptune.records import FrozenTrial, StudyDirection, TrialState
@@ -65,6 +65,7 @@ class HyperbandPruner(Pruner):
                 )
         self.max_resource = max_resource
         self.reduction_factor = check_eta(owner, reduction_factor)
+        self._memo = FinishedValues()
 
     def __repr__(self) -> str:
         return (
@@ -129,10 +130,11 @@ class HyperbandPruner(Pruner):
         if reached is None:
             return False
         k, value = reached
-        competitors = [
-            t
-            for t in history
-            if t.state in COMPETING and self.bracket(t.number, max_resource) == rate
-        ]
         rung = rung_resource(self.min_resource, eta, rate, k)
-        return not promoted(value, rung, competitors, eta, direction)
+
+        def in_bracket(t: FrozenTrial) -> bool:
+            return self.bracket(t.number, max_resource) == rate
+
+        key = (rung, rate, max_resource)
+        finished, running = rung_competition(self._memo, history, rung, key, in_bracket)
+        return not promoted_among(value, finished, running, eta, direction)

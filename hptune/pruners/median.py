@@ -5,10 +5,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-import numpy as np
-
 from hptune.exceptions import ConfigurationError
-from hptune.pruners._steps import best_so_far, last_at_or_before, single_direction
+from hptune.pruners._steps import (
+    FinishedValues,
+    best_so_far,
+    last_at_or_before,
+    percentile_of_sorted,
+    single_direction,
+)
 from hptune.pruners.base import Pruner
 from hptune.records import FrozenTrial, StudyDirection, TrialState
 
@@ -79,6 +83,7 @@ class PercentilePruner(Pruner):
         self.n_warmup_steps = n_warmup_steps
         self.interval_steps = _check_int(owner, "interval_steps", interval_steps, 1)
         self.n_min_trials = _check_int(owner, "n_min_trials", n_min_trials, 1)
+        self._memo = FinishedValues()
 
     def __repr__(self) -> str:
         return (
@@ -99,17 +104,27 @@ class PercentilePruner(Pruner):
             return False
         if not _on_interval(step - self.n_warmup_steps, self.interval_steps):
             return False
-        complete = [t for t in history if t.state is TrialState.COMPLETE]
+        # Complete trials never change: their values at each step are read once.
+        complete = self._memo.sorted_values(history, "complete", _one_if_complete)
         if len(complete) < self.n_startup_trials:
             return False
-        reached = [last_at_or_before(t.intermediate_values, step) for t in complete]
-        others = [v for v in reached if v is not None]
+
+        def at_step(t: FrozenTrial) -> float | None:
+            if t.state is not TrialState.COMPLETE:
+                return None
+            return last_at_or_before(t.intermediate_values, step)
+
+        others = self._memo.sorted_values(history, ("step", step), at_step)
         if len(others) < max(1, self.n_min_trials):
             return False
         best = best_so_far(trial, direction)
         if direction is StudyDirection.MINIMIZE:
-            return best > float(np.percentile(others, self.percentile))
-        return best < float(np.percentile(others, 100.0 - self.percentile))
+            return best > percentile_of_sorted(others, self.percentile)
+        return best < percentile_of_sorted(others, 100.0 - self.percentile)
+
+
+def _one_if_complete(trial: FrozenTrial) -> float | None:
+    return 1.0 if trial.state is TrialState.COMPLETE else None
 
 
 def _on_interval(offset: float, interval: int) -> bool:

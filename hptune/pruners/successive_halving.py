@@ -15,11 +15,17 @@ is the same in one process or in many.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 from hptune.exceptions import ConfigurationError
-from hptune.pruners._steps import first_at_or_after, single_direction
+from hptune.history import as_view
+from hptune.pruners._steps import (
+    FinishedValues,
+    count_better,
+    first_at_or_after,
+    single_direction,
+)
 from hptune.pruners.base import Pruner
 from hptune.records import FrozenTrial, StudyDirection, TrialState
 
@@ -27,7 +33,9 @@ __all__ = [
     "SuccessiveHalvingPruner",
     "max_step",
     "promoted",
+    "promoted_among",
     "reached_rung",
+    "rung_competition",
     "rung_resource",
 ]
 
@@ -84,21 +92,62 @@ def promoted(
 ) -> bool:
     """Whether ``value`` ranks in the top ``1/eta`` of the competitors' values at ``rung``."""
     others = [first_at_or_after(t.intermediate_values, rung) for t in competitors]
-    at_rung = [v for v in others if v is not None]
-    keep = max(1, (len(at_rung) + 1) // eta)
+    return promoted_among(value, sorted(v for v in others if v is not None), [], eta, direction)
+
+
+def promoted_among(
+    value: float,
+    finished: Sequence[float],
+    running: Sequence[float],
+    eta: int,
+    direction: StudyDirection,
+) -> bool:
+    """``promoted`` from the values at the rung: the finished trials' sorted, the others'."""
+    keep = max(1, (len(finished) + len(running) + 1) // eta)
+    better = count_better(finished, value, direction)
     if direction is StudyDirection.MINIMIZE:
-        better = sum(1 for v in at_rung if v < value)
+        better += sum(1 for v in running if v < value)
     else:
-        better = sum(1 for v in at_rung if v > value)
+        better += sum(1 for v in running if v > value)
     return better < keep
 
 
+def rung_competition(
+    memo: FinishedValues,
+    history: Sequence[FrozenTrial],
+    rung: float,
+    key: Hashable,
+    member: Callable[[FrozenTrial], bool],
+) -> tuple[list[float], list[float]]:
+    """The values at ``rung`` of the finished trials (sorted) and of the running ones.
+
+    Only trials for which ``member`` holds compete (a Hyperband bracket). The finished
+    trials' values come from ``memo`` under ``key``, read once per trial.
+    """
+
+    def at_rung(trial: FrozenTrial) -> float | None:
+        if not member(trial):
+            return None
+        return first_at_or_after(trial.intermediate_values, rung)
+
+    finished = memo.sorted_values(history, key, at_rung)
+    running = [at_rung(t) for t in as_view(history).running()]
+    return finished, [v for v in running if v is not None]
+
+
 def max_step(history: Sequence[FrozenTrial]) -> float:
-    """The largest step any trial reported (0 when none did)."""
-    return max((t.last_step for t in history if t.last_step is not None), default=0.0)
+    """The largest step any trial reported (0 when none did).
+
+    A study's history view keeps it as it reads trials, so this costs no scan there.
+    """
+    return as_view(history).max_step()
 
 
 COMPETING = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.FAIL)
+
+
+def _everyone(trial: FrozenTrial) -> bool:
+    return True
 
 
 class SuccessiveHalvingPruner(Pruner):
@@ -135,6 +184,7 @@ class SuccessiveHalvingPruner(Pruner):
                 f"got min_early_stopping_rate={rate!r}."
             )
         self.min_early_stopping_rate = rate
+        self._memo = FinishedValues()
 
     def __repr__(self) -> str:
         return (
@@ -169,6 +219,6 @@ class SuccessiveHalvingPruner(Pruner):
         if reached is None:
             return False
         k, value = reached
-        competitors = [t for t in history if t.state in COMPETING]
         rung = rung_resource(self.min_resource, eta, rate, k)
-        return not promoted(value, rung, competitors, eta, direction)
+        finished, running = rung_competition(self._memo, history, rung, rung, _everyone)
+        return not promoted_among(value, finished, running, eta, direction)

@@ -50,6 +50,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hptune.exceptions import ConfigurationError
+from hptune.history import FinishedReader, HistoryView, as_view
 from hptune.records import FrozenTrial, StudyDirection, TrialState
 from hptune.samplers.base import Proposal, ProposalRequest, Sampler
 from hptune.samplers.cmaes import CmaEsSampler
@@ -63,7 +64,6 @@ __all__ = ["AutoSampler"]
 #: The system attribute that records the choice.
 CHOICE_ATTR = "auto:sampler"
 
-_FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 # CMA-ES taking over from the GP starts at the best trial with this step size (a fraction
 # of each range): on Rosenbrock-20 at 1,000 evaluations, 0.2 and 0.3 lost the GP's head
 # start (final best 62-304 and 91-114 against 25-32 for CMA-ES alone); 0.1 kept it.
@@ -142,6 +142,7 @@ class AutoSampler(Sampler):
         self._gp = GPSampler(seed=self.seed)
         self._evolution = EvolutionSampler(seed=self.seed)
         self._cmaes: tuple[int, CmaEsSampler] | None = None  # (first trial, sampler)
+        self._facts = _Facts()
 
     def __repr__(self) -> str:
         return (
@@ -181,20 +182,20 @@ class AutoSampler(Sampler):
 
     def choose(self, request: ProposalRequest) -> str:
         """Return the name of the sampler for ``request`` (recorded on the trial)."""
-        history = request.history
-        n_finished = sum(t.state in _FINISHED for t in history)
-        n_running = sum(t.state is TrialState.RUNNING for t in history)
+        history = as_view(request.history)
+        n_finished = history.n_finished
+        n_running = len(history.running())
         if len(request.directions) > 1:
             return "evolution" if n_finished >= self.evolution_after else "tpe"
         if self.cmaes_trials is not None and request.space:
-            if _first_choice(history, "cmaes") is not None:
+            if self._first_cmaes(history) is not None:
                 return "cmaes"  # once CMA-ES took over it keeps the study
             budget = request.n_trials if request.n_trials is not None else self.n_trials
             if (
                 budget is not None
                 and budget >= self.cmaes_budget
                 and (n_finished >= self.cmaes_trials or budget >= self._cmaes_from_start(request))
-                and _numeric_and_unconditional(request)
+                and self._numeric_and_unconditional(request)
             ):
                 return "cmaes"
         if n_running >= self.parallel_trials:
@@ -202,6 +203,28 @@ class AutoSampler(Sampler):
         if n_finished + n_running < self.gp_trials:
             return "gp"
         return "tpe"
+
+    def _first_cmaes(self, history: HistoryView) -> int | None:
+        """The number of the first trial proposed by CMA-ES (finished or not), or None."""
+        with self._lock:
+            self._facts.read(history)
+            first = self._facts.first_cmaes
+        for trial in history.unfinished():
+            if trial.system_attrs.get(CHOICE_ATTR) == "cmaes":
+                if first is None or trial.number < first:
+                    first = trial.number
+                break  # ordered by number: the first unfinished one is the earliest
+        return first
+
+    def _numeric_and_unconditional(self, request: ProposalRequest) -> bool:
+        """Floats and integers only, and every complete trial used all of them."""
+        space: Mapping[str, Distribution] = request.space
+        if any(isinstance(d, Categorical) for d in space.values()):
+            return False
+        with self._lock:
+            self._facts.read(request.history)
+            common = self._facts.common
+        return common is None or set(space) <= common
 
     def _cmaes_from_start(self, request: ProposalRequest) -> int:
         """The planned budget from which CMA-ES runs the whole study (no GP first)."""
@@ -222,7 +245,7 @@ class AutoSampler(Sampler):
         Both are read from the history (the first CMA-ES trial and the choices before
         it), so a resumed study or another worker rebuilds the same sampler.
         """
-        start = _first_choice(request.history, "cmaes")
+        start = self._first_cmaes(as_view(request.history))
         start = request.number if start is None else start
         with self._lock:
             if self._cmaes is not None and self._cmaes[0] == start:
@@ -247,18 +270,24 @@ class AutoSampler(Sampler):
             return sampler
 
 
-def _first_choice(history: Sequence[FrozenTrial], name: str) -> int | None:
-    """The number of the first trial ``auto`` proposed with ``name``, or None."""
-    for trial in history:
-        if trial.system_attrs.get(CHOICE_ATTR) == name:
-            return trial.number
-    return None
+class _Facts:
+    """What ``auto`` needs of the finished trials, taken in as they finish."""
 
+    def __init__(self) -> None:
+        self.reader = FinishedReader()
+        self.generation = 0
+        self.first_cmaes: int | None = None  # the first finished trial proposed by CMA-ES
+        self.common: set[str] | None = None  # the parameters every complete trial used
 
-def _numeric_and_unconditional(request: ProposalRequest) -> bool:
-    """Floats and integers only, and every finished trial used all of them."""
-    space: Mapping[str, Distribution] = request.space
-    if any(isinstance(d, Categorical) for d in space.values()):
-        return False
-    names = set(space)
-    return all(names <= set(t.params) for t in request.history if t.state is TrialState.COMPLETE)
+    def read(self, history: Sequence[FrozenTrial]) -> None:
+        fresh = self.reader.new_finished(history)
+        if self.reader.generation != self.generation:
+            self.generation, self.first_cmaes, self.common = self.reader.generation, None, None
+        for trial in fresh:
+            if trial.system_attrs.get(CHOICE_ATTR) == "cmaes" and (
+                self.first_cmaes is None or trial.number < self.first_cmaes
+            ):
+                self.first_cmaes = trial.number
+            if trial.state is TrialState.COMPLETE:
+                names = set(trial.params)
+                self.common = names if self.common is None else self.common & names
