@@ -102,6 +102,12 @@ _SEP_DIMENSIONS = 40
 # trial of the same generation holds already.
 _BOUND_DRAWS = 16
 _DEDUP_DRAWS = 8
+# How many sets of values of the parameters CMA-ES does not model are tried when every
+# draw repeats the configuration of a trial (a small space).
+_FULL_DEDUP_ATTEMPTS = 4
+# Then random configurations tried, from their own stream, before accepting a repeat.
+_FILL_TRIES = 64
+_FILL_STREAM = 0x46494C4C
 # Stop criteria of a run (unit-cube coordinates; relative function tolerance).
 _TOL_X = 1e-6
 _TOL_FUN = 1e-9
@@ -242,24 +248,42 @@ class CmaEsSampler(Sampler):
                 if len(self._replays) >= _CACHE_SIZE:
                     self._replays.pop(next(iter(self._replays)))
                 replay = self._replays[key] = _Replay(
-                    self, {n: request.space[n] for n in dims}, sign
+                    self, {n: request.space[n] for n in dims}, sign, tuple(names)
                 )
             replay.read(request.history)
-            params: dict[str, Any] = {}
-            attrs: dict[str, Any] = {}
-            if dims:
-                params, attrs = replay.propose(request.number)
             best = replay.best_params
-        for name in names:
-            if name in params:
-                continue
-            dist = request.space[name]
-            keep = trial_uniform(self.seed, request.number, f"cmaes:keep:{name}") < _KEEP_BEST
-            if keep and best is not None and name in best and dist.contains(best[name]):
-                params[name] = best[name]
-            else:
-                params[name] = dist.from_unit(trial_uniform(self.seed, request.number, name))
-        return Proposal(params, attrs=attrs)
+            others = [n for n in names if n not in dims]
+            # The parameters CMA-ES does not model: mostly the best trial's, else random.
+            fixed: dict[str, Any] = {}
+            for name in others:
+                dist = request.space[name]
+                u = trial_uniform(self.seed, request.number, f"cmaes:keep:{name}")
+                if u < _KEEP_BEST and best is not None and dist.contains(best.get(name)):
+                    fixed[name] = best[name]
+                else:
+                    fixed[name] = dist.from_unit(trial_uniform(self.seed, request.number, name))
+            for attempt in range(_FULL_DEDUP_ATTEMPTS):
+                if attempt:  # every draw repeated a trial: vary the other parameters too
+                    fixed = {
+                        name: request.space[name].from_unit(
+                            trial_uniform(self.seed, request.number, f"{name}:{attempt}")
+                        )
+                        for name in others
+                    }
+                found = replay.propose(request.number, fixed, attempt)
+                if found is not None:
+                    params, attrs = found
+                    return Proposal({**params, **fixed}, attrs=attrs)
+            # CMA-ES's distribution holds nothing new: a random configuration that no trial
+            # holds, outside its generations (untagged, so it does not enter an update).
+            rng = np.random.default_rng([self.seed, request.number, _FILL_STREAM])
+            for _ in range(_FILL_TRIES):
+                params = {n: request.space[n].from_unit(float(rng.random())) for n in names}
+                if replay.is_new(params):
+                    return Proposal(params)
+            # The space is (nearly) exhausted: a repeat is the only choice.
+            params, attrs = replay.propose(request.number, fixed, 0, allow_repeat=True) or ({}, {})
+            return Proposal({**params, **fixed}, attrs=attrs)
 
 
 def _check_single_objective(directions: Sequence[StudyDirection]) -> None:
@@ -568,9 +592,16 @@ class _Member:
 class _Replay:
     """The CMA-ES state of one space, rebuilt from the tagged trials and kept up to date."""
 
-    def __init__(self, sampler: CmaEsSampler, space: dict[str, Distribution], sign: float) -> None:
+    def __init__(
+        self,
+        sampler: CmaEsSampler,
+        space: dict[str, Distribution],
+        sign: float,
+        all_names: tuple[str, ...],
+    ) -> None:
         self.sampler = sampler
         self.names = tuple(space)
+        self.all_names = all_names  # the whole space's, for configurations of every trial
         self.space = space
         self.sign = sign
         text = json.dumps([[n, d.to_dict()] for n, d in space.items()], sort_keys=True)
@@ -592,6 +623,8 @@ class _Replay:
         self.first: dict[tuple[int, int], tuple[int, list[int]]] = {}
         self.best: tuple[int, float, int] | None = None
         self.best_params: dict[str, Any] | None = None
+        self.finished_configs: set[tuple[Any, ...]] = set()
+        self.running_configs: set[tuple[Any, ...]] = set()
 
     def read(self, history: Sequence[FrozenTrial]) -> None:
         """Take in the trials finished since the last read, and the running ones' tags."""
@@ -600,6 +633,7 @@ class _Replay:
             self._start()
         current = (self.state.run, self.state.generation)
         for trial in fresh:
+            self.finished_configs.add(self._full_config(trial.params))
             klass, value = self._rank_key(trial)
             if klass == 0 and (self.best is None or (klass, value, trial.number) < self.best):
                 self.best = (klass, value, trial.number)
@@ -613,26 +647,53 @@ class _Replay:
                 config = self._config(x)
                 self.groups.setdefault(gen, {})[trial.number] = _Member(x, klass, value, config)
         self.running: dict[tuple[int, int], list[tuple[int, tuple[Any, ...]]]] = {}
+        self.running_configs = set()
         for trial in reversed(as_view(history).unfinished()):
+            if trial.state is TrialState.RUNNING:
+                self.running_configs.add(self._full_config(trial.params))
             tag = self._tag(trial)
             if tag is not None:
                 self._note_first(tag[0], trial)
                 self.running.setdefault(tag[0], []).append((trial.number, self._config(tag[1])))
 
-    def propose(self, number: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    def propose(
+        self, number: int, fixed: Mapping[str, Any], attempt: int, *, allow_repeat: bool = False
+    ) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """Draw a point whose configuration (with ``fixed``) no trial holds; None if none.
+
+        A point repeating a member of the current generation, or the configuration of a
+        finished or running trial, is drawn again. With ``allow_repeat`` the first draw
+        is returned when every draw repeats.
+        """
+        held = self.finished_configs | self.running_configs
+        if not self.names:  # nothing for CMA-ES to model: only the others vary
+            new_config = self._full_config(fixed) not in held
+            return ({}, {}) if new_config or allow_repeat else None
         state, skipped = self._advance()
-        rng = np.random.default_rng([self.sampler.seed, number])
+        seed = [self.sampler.seed, number] if not attempt else [self.sampler.seed, number, attempt]
+        rng = np.random.default_rng(seed)
         taken = {m.config for m in self.groups.get((state.run, state.generation), {}).values()}
         taken.update(c for _, c in self.running.get((state.run, state.generation), []))
+
+        def new(point: FloatArray) -> bool:
+            config = self._config(point)
+            if config in taken:
+                return False
+            params = dict(zip(self.names, config, strict=True))
+            return self._full_config({**params, **fixed}) not in held
+
         first_inside = None
+        chosen = None
         for _ in range(_DEDUP_DRAWS):
             points = _draw(state, rng)
             if first_inside is None:
                 first_inside = points[0]
-            chosen = next((p for p in points if self._config(p) not in taken), None)
+            chosen = next((p for p in points if new(p)), None)
             if chosen is not None:
                 break
-        else:
+        if chosen is None:
+            if not allow_repeat:
+                return None
             chosen = first_inside
         assert chosen is not None
         params = {
@@ -717,6 +778,15 @@ class _Replay:
         if seen is None or trial.number < seen[0]:
             skipped = trial.system_attrs.get(SKIPPED_ATTR) or []
             self.first[gen] = (trial.number, [int(n) for n in skipped])
+
+    def is_new(self, params: Mapping[str, Any]) -> bool:
+        """Whether no finished or running trial holds this configuration."""
+        config = self._full_config(params)
+        return config not in self.finished_configs and config not in self.running_configs
+
+    def _full_config(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
+        """A trial's configuration over the whole space (missing parameters as a marker)."""
+        return tuple((True, params[n]) if n in params else (False, None) for n in self.all_names)
 
     def _config(self, x: FloatArray) -> tuple[Any, ...]:
         """The configuration a point decodes to (for duplicates within a generation)."""

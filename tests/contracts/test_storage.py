@@ -712,3 +712,98 @@ def test_reads_during_writes_are_ordered_and_complete(clients: tuple[Storage, St
     final = reader.get_trials(study_id)
     assert len(final) == 40 and all(t.state is TrialState.COMPLETE for t in final)
     assert final == writer.get_trials(study_id)
+
+
+# read_changes: the change cursor every history is advanced by ------------------------
+
+
+def _numbers(changes: list[tuple[int, FrozenTrial]]) -> list[int]:
+    return [trial.number for _, trial in changes]
+
+
+def test_read_changes_from_zero_returns_every_trial_in_order(storage: Storage) -> None:
+    study = storage.create_study("s", [StudyDirection.MINIMIZE])
+    for _ in range(4):
+        storage.create_trial(study.study_id)
+    counter, changes = storage.read_changes(study.study_id, 0)
+    assert _numbers(changes) == [0, 1, 2, 3]
+    assert counter >= max(seq for seq, _ in changes) > 0
+    assert storage.read_changes(study.study_id, counter) == (counter, [])
+
+
+def test_read_changes_returns_only_what_changed_after_the_cursor(storage: Storage) -> None:
+    study = storage.create_study("s", [StudyDirection.MINIMIZE])
+    ids = [storage.create_trial(study.study_id).trial_id for _ in range(5)]
+    cursor, _ = storage.read_changes(study.study_id, 0)
+
+    storage.heartbeat(ids[0])  # not a change: readers need nothing new
+    assert storage.read_changes(study.study_id, cursor) == (cursor, [])
+
+    storage.set_trial_intermediate(ids[3], 1, 0.5)
+    storage.set_trial_attr(ids[1], "k", 1)
+    storage.finish_trial(ids[3], TrialState.COMPLETE, [0.1])
+    counter, changes = storage.read_changes(study.study_id, cursor)
+    assert counter > cursor
+    assert _numbers(changes) == [1, 3]
+    finished = changes[1][1]
+    assert finished.state is TrialState.COMPLETE and finished.intermediate_values == {1: 0.5}
+
+    later, _ = storage.read_changes(study.study_id, counter)
+    assert later == counter
+
+
+def test_every_kind_of_write_is_a_change(storage: Storage) -> None:
+    study = storage.create_study("s", [StudyDirection.MINIMIZE])
+    trial = storage.create_trial(study.study_id)
+    storage.create_trial(study.study_id, state=TrialState.WAITING)
+    writes: list[Callable[[], object]] = [
+        lambda: storage.set_trial_params(trial.trial_id, {"x": (Float(0, 1), 0.5)}),
+        lambda: storage.set_trial_intermediate(trial.trial_id, 2, 0.25),
+        lambda: storage.set_trial_attr(trial.trial_id, "a", [1]),
+        lambda: storage.set_trial_attr(trial.trial_id, "b", 2, system=True),
+        lambda: storage.claim(study.study_id, trial.trial_id, "key"),
+        lambda: storage.pop_waiting_trial(study.study_id),
+        lambda: storage.finish_trial(trial.trial_id, TrialState.PRUNED, [0.25]),
+    ]
+    for write in writes:
+        cursor, _ = storage.read_changes(study.study_id, 0)
+        write()
+        counter, changes = storage.read_changes(study.study_id, cursor)
+        assert counter > cursor and changes, write
+
+
+def test_read_changes_of_an_unknown_study_is_an_error(storage: Storage) -> None:
+    with pytest.raises(StudyNotFoundError):
+        storage.read_changes(12345, 0)
+
+
+def test_histories_of_two_clients_see_each_others_writes(
+    clients: tuple[Storage, Storage],
+) -> None:
+    first, second = clients
+    study = first.create_study("s", [StudyDirection.MINIMIZE])
+    seen = second.load_study("s")
+    a = first.create_trial(study.study_id)
+    assert [t.number for t in second.get_trials(seen.study_id)] == [0]
+
+    b = second.create_trial(seen.study_id)
+    first.set_trial_intermediate(a.trial_id, 1, 0.5)
+    second.finish_trial(b.trial_id, TrialState.COMPLETE, [1.0])
+    for client, study_id in ((first, study.study_id), (second, seen.study_id)):
+        trials = client.get_trials(study_id)
+        assert [t.state for t in trials] == [TrialState.RUNNING, TrialState.COMPLETE]
+        assert trials[0].intermediate_values == {1: 0.5}
+        view = client.history(study_id).advance(client, study_id)
+        assert [t.number for t in view.running()] == [0]
+        assert view.n_finished == 1
+
+
+def test_a_deleted_and_recreated_study_is_read_afresh(storage: Storage) -> None:
+    study = storage.create_study("s", [StudyDirection.MINIMIZE])
+    for _ in range(3):
+        storage.create_trial(study.study_id)
+    assert len(storage.get_trials(study.study_id)) == 3
+    storage.delete_study("s")
+    again = storage.create_study("s", [StudyDirection.MINIMIZE])
+    storage.create_trial(again.study_id)
+    assert [t.number for t in storage.get_trials(again.study_id)] == [0]
