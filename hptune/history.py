@@ -199,6 +199,8 @@ class HistoryView(Sequence[FrozenTrial]):
     def without(self, number: int) -> HistoryView:
         """The same view without trial ``number`` (used for the trial a request is for)."""
         position = number
+        if self._n == 0 or number > self._trials[self._n - 1].number:
+            return self  # not in the view (the usual case: the trial being proposed for)
         if not (0 <= number < self._n and self._trials[number].number == number):
             # A one-off view of a partial history: find the trial by its number.
             found = [i for i in range(self._n) if self._trials[i].number == number]
