@@ -387,6 +387,11 @@ def study_records(conn: Connection, where: ColumnElement[bool] | None) -> list[S
     ]
 
 
+_IDS = bindparam("b_ids", expanding=True)
+# Trial ids per child query: well under SQLite's and PostgreSQL's limits on bound values.
+_IDS_PER_QUERY = 2000
+
+
 class _TrialReader:
     """The queries that read the trials matching ``where``, one per table.
 
@@ -399,12 +404,15 @@ class _TrialReader:
         columns = (t.c.id, t.c.number, t.c.state, t.c.values_json)
         times = (t.c.datetime_start, t.c.datetime_complete, t.c.seq)
         self.trials = select(*columns, *times).where(where).order_by(t.c.number)
+        # The children are read by the ids the first query found: each query is an index
+        # lookup per trial, whatever else the tables hold (a join lets PostgreSQL scan
+        # the whole child table once its statistics are stale, a cost that grows with it).
         params = select(p.c.trial_id, p.c.name, p.c.distribution_json, p.c.value_json)
-        self.params = params.join(t, p.c.trial_id == t.c.id).where(where).order_by(p.c.id)
+        self.params = params.where(p.c.trial_id.in_(_IDS)).order_by(p.c.id)
         steps = select(im.c.trial_id, im.c.step, im.c.value)
-        self.steps = steps.join(t, im.c.trial_id == t.c.id).where(where).order_by(im.c.step)
+        self.steps = steps.where(im.c.trial_id.in_(_IDS)).order_by(im.c.step)
         attrs = select(a.c.trial_id, a.c.system, a.c.key, a.c.value_json)
-        self.attrs = attrs.join(t, a.c.trial_id == t.c.id).where(where).order_by(a.c.id)
+        self.attrs = attrs.where(a.c.trial_id.in_(_IDS)).order_by(a.c.id)
 
     def read(self, conn: Connection, bound: dict[str, Any]) -> list[tuple[int, FrozenTrial]]:
         """Return (seq, trial) for each matching trial, ordered by number."""
@@ -412,18 +420,22 @@ class _TrialReader:
         if not rows:
             return []
         records = {r.id: _empty_trial(r) for r in rows}
-        for p in conn.execute(self.params, bound):
-            if (record := records.get(p.trial_id)) is not None:
+        ids = list(records)
+        for start in range(0, len(ids), _IDS_PER_QUERY):
+            chunk = {"b_ids": ids[start : start + _IDS_PER_QUERY]}
+            for p in conn.execute(self.params, chunk):
+                record = records[p.trial_id]
                 record.params[p.name] = json.loads(p.value_json)
                 record.distributions[p.name] = _distribution(p.distribution_json)
-        for i in conn.execute(self.steps, bound):
-            if (record := records.get(i.trial_id)) is not None:
+            for i in conn.execute(self.steps, chunk):
                 step = int(i.step) if i.step.is_integer() else i.step
-                record.intermediate_values[step] = math.nan if i.value is None else i.value
-        for a in conn.execute(self.attrs, bound):
-            if (record := records.get(a.trial_id)) is not None:
-                value = json.loads(a.value_json)
-                (record.system_attrs if a.system else record.user_attrs)[a.key] = value
+                value = math.nan if i.value is None else i.value
+                records[i.trial_id].intermediate_values[step] = value
+            for a in conn.execute(self.attrs, chunk):
+                record = records[a.trial_id]
+                (record.system_attrs if a.system else record.user_attrs)[a.key] = json.loads(
+                    a.value_json
+                )
         return [(r.seq, records[r.id]) for r in rows]
 
 
