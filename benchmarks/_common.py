@@ -253,6 +253,40 @@ class Stats:
         return cls(statistics.fmean(ms), statistics.median(ms), ms[rank], se)
 
 
+@dataclass(frozen=True)
+class Repeated:
+    """A measurement repeated in fresh processes: the pooled samples and each one's mean.
+
+    ``pooled`` describes every sample of every repetition (mean, median, p99); ``means``
+    holds each repetition's mean (ms). The standard error used for verdicts is that of
+    the repetitions' means, which also carries what differs between processes and over
+    time (the machine's load); with one repetition it falls back to the pooled samples'.
+    """
+
+    pooled: Stats
+    means: tuple[float, ...]
+
+    @classmethod
+    def of(cls, repetitions: Sequence[Sequence[float]]) -> Repeated:
+        samples = [t for rep in repetitions for t in rep]
+        means = tuple(1000 * statistics.fmean(rep) for rep in repetitions if rep)
+        return cls(Stats.of(samples), means)
+
+    @property
+    def mean(self) -> float:
+        return statistics.fmean(self.means)
+
+    @property
+    def se(self) -> float:
+        if len(self.means) < 2:
+            return self.pooled.se
+        return statistics.stdev(self.means) / math.sqrt(len(self.means))
+
+    def spread(self, fmt: Callable[[float], str]) -> str:
+        """The lowest and highest repetition mean, e.g. ``"0.61-0.64"``."""
+        return f"{fmt(min(self.means))}-{fmt(max(self.means))}"
+
+
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 

@@ -47,14 +47,14 @@ from typing import Any
 import numpy as np
 import peers
 import sampler_report
-from _common import Stats, describe_environment, load_average, markdown_table
+from _common import Repeated, describe_environment, load_average, markdown_table
 
 from hptune.samplers import GPSampler
 from hptune.samplers import tpe as _tpe
 
 DIM = 10
 HALF_WINDOW = 50
-TPE_CHECKPOINTS = (1_000, 3_000)
+TPE_CHECKPOINTS = (100, 1_000, 3_000)
 GP_CHECKPOINTS = (300,)
 QUICK_TPE_CHECKPOINTS = (300, 1_000)
 QUICK_GP_CHECKPOINTS = (100,)
@@ -235,28 +235,37 @@ def measure(case: str, checkpoints: list[int], conn: Any) -> None:
 
 @dataclass
 class Result:
-    """One case's CPU statistics and mean wall time (ms) by checkpoint, or why not measured.
+    """One case's CPU times and wall times by checkpoint, per repetition, or why not measured.
 
-    ``cpu_ms`` holds the mean CPU time, the figure the targets are checked on.
+    ``cpu`` pools the repetitions (mean, median, p99) and keeps each one's mean; the
+    targets are checked on the mean, with the standard error of the repetitions' means.
     """
 
     case: str
-    cpu: dict[int, Stats] = field(default_factory=dict)
-    wall_ms: dict[int, float] = field(default_factory=dict)
+    cpu_runs: dict[int, list[list[float]]] = field(default_factory=dict)
+    wall_runs: dict[int, list[float]] = field(default_factory=dict)
     skipped: str | None = None
     seconds: float = 0.0
+
+    @property
+    def cpu(self) -> dict[int, Repeated]:
+        return {c: Repeated.of(runs) for c, runs in self.cpu_runs.items()}
 
     @property
     def cpu_ms(self) -> dict[int, float]:
         return {c: stats.mean for c, stats in self.cpu.items()}
 
+    @property
+    def wall_ms(self) -> dict[int, float]:
+        return {c: 1000 * statistics.fmean(w) for c, w in self.wall_runs.items()}
 
-def run_case(case: str, checkpoints: list[int]) -> Result:
-    result = Result(case)
+
+def run_case(case: str, checkpoints: list[int], result: Result) -> None:
+    """Run one repetition of ``case`` in a fresh process; add its times to ``result``."""
     version, why = peers.status(LIBRARY_OF.get(case, case))
     if version is None:
         result.skipped = why
-        return result
+        return
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe()
     process = context.Process(target=measure, args=(case, checkpoints, child))
@@ -264,14 +273,13 @@ def run_case(case: str, checkpoints: list[int]) -> Result:
     process.start()
     answer = parent.recv()
     process.join()
-    result.seconds = time.perf_counter() - start
+    result.seconds += time.perf_counter() - start
     if isinstance(answer, str):
         result.skipped = f"failed: {answer}"
-        return result
+        return
     for c, times in answer.items():
-        result.cpu[c] = Stats.of(times["cpu"])
-        result.wall_ms[c] = 1000 * statistics.fmean(times["wall"])
-    return result
+        result.cpu_runs.setdefault(c, []).append(times["cpu"])
+        result.wall_runs.setdefault(c, []).extend(times["wall"])
 
 
 def _fmt(ms: float | None) -> str:
@@ -280,10 +288,11 @@ def _fmt(ms: float | None) -> str:
     return f"{ms:.3f}" if ms < 1 else f"{ms:.2f}" if ms < 10 else f"{ms:.1f}"
 
 
-def _fmt_stats(stats: Stats | None) -> list[str]:
+def _fmt_stats(stats: Repeated | None) -> list[str]:
     if stats is None:
-        return ["-", "-", "-"]
-    return [_fmt(stats.mean), _fmt(stats.median), _fmt(stats.p99)]
+        return ["-", "-", "-", "-"]
+    pooled = stats.pooled
+    return [_fmt(pooled.mean), _fmt(pooled.median), _fmt(pooled.p99), stats.spread(_fmt)]
 
 
 def _targets(by: dict[str, Result], tpe_last: int, gp_point: int) -> list[str]:
@@ -313,18 +322,25 @@ def _targets(by: dict[str, Result], tpe_last: int, gp_point: int) -> list[str]:
         )
     else:
         out.append(f"- hptune TPE at 1,000 trials <= 1 ms: {why(tpe, 'hptune tpe')}.")
-    if have(tpe, tpe_last) and have(rust, tpe_last):
-        assert tpe is not None and rust is not None
-        a, b = tpe.cpu_ms[tpe_last], rust.cpu_ms[tpe_last]
-        verdict = "**met**" if hi(tpe, tpe_last) < lo(rust, tpe_last) else "**missed**"
-        out.append(
-            f"- hptune TPE at {tpe_last:,} trials below rustuna (beyond two standard errors "
-            f"each): {_fmt(a)} ± {_fmt(tpe.cpu[tpe_last].se)} ms vs {_fmt(b)} ± "
-            f"{_fmt(rust.cpu[tpe_last].se)} ms ({b / a:.2f}x), {verdict}{quick}."
-        )
-    else:
-        missing = (tpe, "hptune tpe") if not have(tpe, tpe_last) else (rust, "rustuna-tpe")
-        out.append(f"- hptune TPE at {tpe_last:,} trials below rustuna: {why(*missing)}.")
+    for point in sorted(set(tpe.cpu_ms if tpe else ()) | {tpe_last}):
+        if have(tpe, point) and have(rust, point):
+            assert tpe is not None and rust is not None
+            a, b = tpe.cpu_ms[point], rust.cpu_ms[point]
+            if hi(tpe, point) < lo(rust, point):
+                verdict = "**met** (below, beyond the noise)"
+            elif lo(tpe, point) > hi(rust, point):
+                verdict = "**missed** (above, beyond the noise)"
+            else:
+                verdict = "**level within the noise**: at, not shown below"
+            out.append(
+                f"- hptune TPE at {point:,} trials at or below rustuna (intervals of two "
+                f"standard errors of the repetitions' means): {_fmt(a)} ± "
+                f"{_fmt(tpe.cpu[point].se)} ms vs {_fmt(b)} ± {_fmt(rust.cpu[point].se)} ms "
+                f"({b / a:.2f}x), {verdict}{quick if point == tpe_last else ''}."
+            )
+        else:
+            missing = (tpe, "hptune tpe") if not have(tpe, point) else (rust, "rustuna-tpe")
+            out.append(f"- hptune TPE at {point:,} trials below rustuna: {why(*missing)}.")
     if have(gp, gp_point) and have(ogp, gp_point):
         assert gp is not None and ogp is not None
         a, b = gp.cpu_ms[gp_point], ogp.cpu_ms[gp_point]
@@ -357,6 +373,10 @@ def report(args: argparse.Namespace, results: list[Result], plan: dict[str, list
         "milliseconds. Before each window one untimed ask+tell, for every library, catches "
         "the measured study up with the random history added behind its back (a cost a "
         "study growing one trial at a time never pays at once). "
+        f"Each case ran {args.repeats} times, the cases taking turns (case A, B, ..., then A, "
+        "B, ... again), each time in a fresh process: mean, median and p99 pool every "
+        "repetition's window, *spread* gives the lowest and highest repetition mean, and the "
+        "verdicts use the standard error of the repetitions' means. "
         "The mean counts the occasional expensive ask (hptune's GP refits its "
         "hyperparameters every 16 trials) that a median hides; the targets are checked on the "
         "mean. The history before the window is random complete trials. In memory, one case "
@@ -381,7 +401,11 @@ def report(args: argparse.Namespace, results: list[Result], plan: dict[str, list
                     CASES[r.case][1],
                     f"{lib} {version}" if version != "-" else "-",
                     f"{c:,}",
-                    *(_fmt_stats(r.cpu.get(c)) if not r.skipped else ["not measured", "-", "-"]),
+                    *(
+                        _fmt_stats(r.cpu.get(c))
+                        if not r.skipped
+                        else ["not measured", "-", "-", "-"]
+                    ),
                     _fmt(r.wall_ms.get(c)) if not r.skipped else "-",
                 ]
             )
@@ -393,6 +417,7 @@ def report(args: argparse.Namespace, results: list[Result], plan: dict[str, list
             "CPU ms mean",
             "median",
             "p99",
+            "spread of means",
             "wall ms mean",
         ],
         rows,
@@ -422,6 +447,9 @@ def main() -> None:
     parser.add_argument("--cases", default=",".join(CASES), help=f"from {','.join(CASES)}")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="the report to update")
     parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument(
+        "--repeats", type=int, default=5, help="repetitions of every case, taking turns"
+    )
     args = parser.parse_args()
     cases = [c.strip() for c in args.cases.split(",") if c.strip()]
     unknown = sorted(set(cases) - set(CASES))
@@ -435,15 +463,22 @@ def main() -> None:
     evolution_points = list(QUICK_EVOLUTION_CHECKPOINTS if args.quick else EVOLUTION_CHECKPOINTS)
     points = {"tpe": tpe_points, "gp": gp_points, "evolution": evolution_points}
     plan = {c: points[CASES[c][0]] for c in cases}
-    results = []
-    for case in cases:
-        print(f"{case}: trials {plan[case]}", file=sys.stderr, flush=True)
-        result = run_case(case, plan[case])
-        note = result.skipped or ", ".join(
-            f"{c}: mean {_fmt(ms)} ms" for c, ms in result.cpu_ms.items()
-        )
-        print(f"  {note}", file=sys.stderr, flush=True)
-        results.append(result)
+    results = [Result(case) for case in cases]
+    for rep in range(args.repeats):
+        for result in results:
+            if result.skipped:
+                continue
+            print(
+                f"{result.case} ({rep + 1}/{args.repeats}): trials {plan[result.case]}",
+                file=sys.stderr,
+                flush=True,
+            )
+            run_case(result.case, plan[result.case], result)
+            note = result.skipped or ", ".join(
+                f"{c}: mean {_fmt(1000 * statistics.fmean(runs[-1]))} ms"
+                for c, runs in result.cpu_runs.items()
+            )
+            print(f"  {note}", file=sys.stderr, flush=True)
     text = report(args, results, plan)
     print(text)
     if not args.no_write:

@@ -4,29 +4,29 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from hptune import ask as _ask
+from hptune import pruning as _pruning
+from hptune import tell as _tell
 from hptune.exceptions import (
     ConfigurationError,
     InvalidValueError,
-    SearchSpaceExhausted,
-    StorageError,
     TrialStateError,
 )
 from hptune.history import HistoryView
-from hptune.leases import Leases, reap_lost_trials
+from hptune.leases import Leases
 from hptune.pruners import Pruner, get_pruner
-from hptune.records import CONSTRAINTS_ATTR, FrozenTrial, StudyDirection, TrialState
-from hptune.samplers import Proposal, ProposalRequest, Sampler, get_sampler
-from hptune.space import Distribution, parse_space
+from hptune.records import FrozenTrial, StudyDirection, TrialState
+from hptune.samplers import Sampler, get_sampler
+from hptune.space import Distribution
 from hptune.stopping import StopReason, StopRule
 from hptune.storage import Storage, StudyRecord, get_storage
 from hptune.trial import Trial
-from hptune.validation import check_constraints, check_json_value, check_number
+from hptune.validation import check_json_value
 
 if TYPE_CHECKING:
     import pandas
@@ -40,10 +40,6 @@ __all__ = [
     "list_studies",
     "load_study",
 ]
-
-# How often ask() proposes again when another worker claimed the proposed point first.
-_MAX_CLAIM_ATTEMPTS = 1000
-
 
 # The loop ``Study.optimize`` runs: ``runner(study, objective, **options)``.
 OptimizeRunner = Callable[..., StopReason]
@@ -227,103 +223,7 @@ class Study:
         Raises:
             SearchSpaceExhausted: a finite sampler (grid) has no point left.
         """
-        parsed = None if space is None else parse_space(space)
-        with self._ask_lock:
-            self._reap_lost_trials()
-            record = self.storage.pop_waiting_trial(self.study_id)
-            fixed = {} if record is None else dict(record.system_attrs.get("fixed_params", {}))
-            history = self._read()
-            joint = parsed if parsed is not None else self.sampler.infer_space(history)
-            joint = {k: d for k, d in joint.items() if k not in fixed}
-            number = len(history) if record is None else record.number
-            proposal = self._propose(record, number, joint, history)
-            recorded: Proposal | None = None
-            if record is None:
-                # A declarative space is stored with the trial, in one transaction.
-                params = None
-                if parsed is not None and proposal.claim is None:
-                    params = {k: (joint[k], v) for k, v in proposal.params.items()}
-                    recorded = proposal
-                record = self.storage.create_trial(
-                    self.study_id,
-                    params=params,
-                    expected_number=number,
-                    system_attrs=proposal.attrs if recorded is not None else None,
-                )
-                if record.number != number:  # another worker started a trial meanwhile
-                    history = self._read()
-                    proposal = self._propose(record, record.number, joint, history)
-            proposal = self._claim(record, joint, proposal)
-            if proposal is not recorded:
-                # Attributes written with a proposal that was then replaced are voided.
-                stale = dict.fromkeys(recorded.attrs if recorded is not None else ())
-                for key, value in {**stale, **proposal.attrs}.items():
-                    self.storage.set_trial_attr(record.trial_id, key, value, system=True)
-                    record.system_attrs[key] = value
-            for key, value in record.system_attrs.get("enqueued_user_attrs", {}).items():
-                self.storage.set_trial_attr(record.trial_id, key, value)
-                record.user_attrs[key] = value
-        proposed = {k: (joint[k], v) for k, v in proposal.params.items()}
-        trial = Trial(self, record, proposed, history)
-        if parsed:
-            trial.suggest_space(parsed)
-        return trial
-
-    def _reap_lost_trials(self) -> None:
-        # Every half grace period at most: a lost trial is found within 1.5 grace periods.
-        now = time.monotonic()
-        if now >= self._next_reap:
-            self._next_reap = now + self.leases.grace / 2
-            reap_lost_trials(self.storage, self.study_id, self.leases)
-
-    def _request(
-        self,
-        number: int,
-        space: Mapping[str, Distribution],
-        history: HistoryView,
-        params: Mapping[str, Any] | None = None,
-    ) -> ProposalRequest:
-        others = history.without(number)  # no copy: the view leaves the trial out
-        # Rungs matter to joint proposals only; propose_one (empty space) skips them.
-        budgets = self.pruner.budgets(others) if self.pruner is not None and space else ()
-        return ProposalRequest(
-            number,
-            space,
-            others,
-            self.directions,
-            dict(params or {}),
-            tuple(budgets),
-            self._planned_trials,
-        )
-
-    def _propose(
-        self,
-        record: FrozenTrial | None,
-        number: int,
-        joint: Mapping[str, Distribution],
-        history: HistoryView,
-    ) -> Proposal:
-        """Ask the sampler; if the space is exhausted, fail the trial started for it."""
-        try:
-            return self.sampler.propose(self._request(number, joint, history))
-        except SearchSpaceExhausted:
-            if record is not None:
-                self._finish(record.trial_id, TrialState.FAIL, None, "search space exhausted")
-            raise
-
-    def _claim(
-        self, record: FrozenTrial, joint: Mapping[str, Distribution], proposal: Proposal
-    ) -> Proposal:
-        for _ in range(_MAX_CLAIM_ATTEMPTS):
-            if proposal.claim is None or self.storage.claim(
-                self.study_id, record.trial_id, proposal.claim
-            ):
-                return proposal
-            proposal = self._propose(record, record.number, joint, self._read())
-        raise StorageError(
-            f"trial {record.number}: {_MAX_CLAIM_ATTEMPTS} proposals were all claimed by other "
-            "trials; the sampler keeps proposing taken points."
-        )
+        return _ask.ask(self, space)
 
     # What a Trial may do with its study (the TrialHost interface of hptune.trial) -------
 
@@ -333,31 +233,11 @@ class Study:
         The sampler sees the history as it stood when the trial started: proposals
         inside one trial do not reread the storage.
         """
-        history = trial._history if isinstance(trial._history, HistoryView) else None
-        request = self._request(trial.number, {}, history or self._read(), trial.params)
-        return self.sampler.propose_one(request, name, distribution)
+        return _ask.propose_one(self, trial, name, distribution)
 
     def should_prune(self, trial: Trial) -> bool:
-        """Ask the pruner whether ``trial`` should stop (used by Trial.should_prune).
-
-        The trial's own record comes from its handle, which wrote all of it: the only
-        read is the history's advance, which fetches what changed since the last one.
-        """
-        if self.pruner is None:
-            return False
-        record = trial.frozen()
-        history = self._read().without(trial.number)
-        attrs = {
-            key: value
-            for key, value in self.pruner.trial_attrs(record, history).items()
-            if key not in record.system_attrs
-        }
-        if attrs:
-            for key, value in attrs.items():
-                self.storage.set_trial_attr(trial.trial_id, key, value, system=True)
-            trial._remember_system_attrs(attrs)
-            record = trial.frozen()
-        return self.pruner.should_prune(record, history, self.directions)
+        """Ask the pruner whether ``trial`` should stop (used by Trial.should_prune)."""
+        return _pruning.should_prune(self, trial)
 
     def record_params(self, trial: Trial, params: Mapping[str, tuple[Distribution, Any]]) -> None:
         """Store parameters of a running trial (used by Trial)."""
@@ -391,91 +271,7 @@ class Study:
             InvalidValueError: a value of the wrong type, or the wrong number of values.
             TrialFinishedError: the trial is finished already (nothing changes).
         """
-        trial_id = self._trial_id(trial)
-        extra = {} if constraints is None else {CONSTRAINTS_ATTR: check_constraints(constraints)}
-        final = TrialState.parse(state) if state is not None else TrialState.COMPLETE
-        if value is not None and values is not None:
-            raise InvalidValueError("give value or values, not both.")
-        given = values if values is not None else value
-        if final is TrialState.COMPLETE:
-            checked, reason = self._check_values(given)
-            if reason is not None:
-                return self._finish(trial_id, TrialState.FAIL, None, reason, extra)
-            return self._finish(trial_id, final, checked, None, extra)
-        if given is not None:
-            raise InvalidValueError(
-                f"a {final.value} trial takes no value, got {given!r}; a pruned trial keeps "
-                "its last reported value."
-            )
-        if final is TrialState.PRUNED:
-            current = self.storage.get_trial(trial_id)
-            last = current.last_step
-            kept = None if last is None else [current.intermediate_values[last]]
-            if kept is not None and self.is_multi_objective:
-                kept = None
-            return self._finish(trial_id, final, kept, None, extra)
-        if final is TrialState.FAIL:
-            return self._finish(trial_id, final, None, "told as failed", extra)
-        raise InvalidValueError(f"tell needs a final state (complete, pruned, fail), got {final}.")
-
-    def _trial_id(self, trial: Trial | int) -> int:
-        if isinstance(trial, Trial):
-            if trial.study is not self and trial.study.study_id != self.study_id:
-                raise InvalidValueError(f"trial {trial.number} belongs to another study.")
-            return trial.trial_id
-        if isinstance(trial, int) and not isinstance(trial, bool):
-            history = self._read()
-            if 0 <= trial < len(history):  # numbers are gap-free: trial n sits at index n
-                return history[trial].trial_id
-            raise InvalidValueError(f"study {self.name!r} has no trial number {trial}.")
-        raise InvalidValueError(f"tell needs a Trial or a trial number, got {trial!r}.")
-
-    def _check_values(self, given: Any) -> tuple[list[float], str | None]:
-        """Return the values as floats, or a failure reason for NaN/inf; raise on bad type."""
-        n = len(self.directions)
-        if given is None:
-            raise InvalidValueError(
-                f"a complete trial needs {'a value' if n == 1 else f'{n} values'}; got None."
-            )
-        if isinstance(given, (str, bytes)) or not isinstance(given, Sequence):
-            items: list[Any] = [given]
-        else:
-            items = list(given)
-        if len(items) != n:
-            raise InvalidValueError(
-                f"study {self.name!r} has {n} objective(s) but {len(items)} value(s) were given: "
-                f"{given!r}."
-            )
-        checked: list[float] = []
-        for item in items:
-            try:
-                checked.append(check_number("the objective value", item))
-            except InvalidValueError:
-                try:
-                    if isinstance(item, (bool, str, bytes)):  # not "nan" as a NaN
-                        raise TypeError
-                    as_float = float(item)
-                except (TypeError, ValueError):
-                    raise InvalidValueError(
-                        f"the objective value must be a number, got {item!r} of type "
-                        f"{type(item).__name__}; return a float (or a list of floats for "
-                        "several objectives)."
-                    ) from None
-                return [], f"objective returned {as_float!r}"
-        return checked, None
-
-    def _finish(
-        self,
-        trial_id: int,
-        state: TrialState,
-        values: Sequence[float] | None,
-        reason: str | None,
-        attrs: Mapping[str, Any] | None = None,
-    ) -> FrozenTrial:
-        attrs = dict(attrs or {})
-        if reason is not None:
-            attrs["fail_reason"] = reason
-        return self.storage.finish_trial(trial_id, state, values, system_attrs=attrs)
+        return _tell.tell(self, trial, value, values=values, state=state, constraints=constraints)
 
     def enqueue_trial(
         self, params: Mapping[str, Any], *, user_attrs: Mapping[str, Any] | None = None

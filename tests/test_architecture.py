@@ -32,7 +32,17 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("space", ("hptune.space",)),
     ("storage", ("hptune.storage", "hptune.history", "hptune.export")),
     ("strategies", ("hptune.samplers", "hptune.pruners", "hptune.dominance", "hptune.stopping")),
-    ("study", ("hptune.study", "hptune.trial", "hptune.leases")),
+    (
+        "study",
+        (
+            "hptune.study",
+            "hptune.trial",
+            "hptune.leases",
+            "hptune.ask",
+            "hptune.tell",
+            "hptune.pruning",
+        ),
+    ),
     ("execution", ("hptune.execution",)),
     ("top", ("hptune.integrations", "hptune.analysis", "hptune.cli", "hptune.demo", "hptune")),
 ]

@@ -48,7 +48,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from hptune.exceptions import SchemaVersionError
 from hptune.records import FrozenTrial, StudyDirection, TrialState
@@ -387,7 +387,7 @@ def study_records(conn: Connection, where: ColumnElement[bool] | None) -> list[S
     ]
 
 
-_IDS = bindparam("b_ids", expanding=True)
+_IDS: BindParameter[list[int]] = bindparam("b_ids", expanding=True)
 # Trial ids per child query: well under SQLite's and PostgreSQL's limits on bound values.
 _IDS_PER_QUERY = 2000
 
