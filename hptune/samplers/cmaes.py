@@ -33,8 +33,11 @@ float and integer parameters (``space.py``: log scales are linear there). Design
   current cell is kept at least ``alpha = 1 / (d * lambda)`` (``alpha / 2`` on each side
   of an interior cell) by widening that coordinate (a diagonal scaling ``A``: points are
   ``m + sigma * A * y``, ``y ~ N(0, C)``) and moving the mean inside the cell, which is
-  what [2] does. Within a generation, a configuration already taken by another trial of it
-  is redrawn (a few times), so converged integer parameters do not repeat evaluations.
+  what [2] does. A configuration that another trial of the generation, or any finished
+  or running trial, holds already is redrawn (a few times), so converged integer
+  parameters do not repeat evaluations; then other values of the unmodelled parameters
+  are tried, then a random configuration that no trial holds, proposed outside the
+  generations (untagged, so no update uses it). A repeat comes only when none is found.
 * **Restarts (IPOP [3]).** A run stops when ``sigma`` is tiny against the cube, when the
   generation's best did not improve for ``10 + 30 d / lambda`` generations or the recent
   bests and the current values are flat, when every trial of a generation ranks the same,
@@ -72,18 +75,18 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy.special import ndtr, ndtri
 
 from hptune.exceptions import ConfigurationError
 from hptune.history import FinishedReader, as_view
 from hptune.records import FrozenTrial, StudyDirection, TrialState
+from hptune.samplers._cmaes_update import State, cell_of, draw, fresh_state, update
 from hptune.samplers.base import (
     Proposal,
     ProposalRequest,
     Sampler,
     trial_uniform,
 )
-from hptune.space import Categorical, Distribution, Int
+from hptune.space import Categorical, Distribution
 
 __all__ = ["CmaEsSampler"]
 
@@ -96,11 +99,8 @@ X_ATTR = "cmaes:x"
 SPACE_ATTR = "cmaes:space"
 SKIPPED_ATTR = "cmaes:skipped"
 
-# Past this many dimensions the covariance is diagonal (sep-CMA-ES).
-_SEP_DIMENSIONS = 40
-# Draws of a point before it is clipped to the cube; redraws of a configuration that a
-# trial of the same generation holds already.
-_BOUND_DRAWS = 16
+# Redraws of a configuration that a trial of the same generation, or any finished or
+# running trial, holds already.
 _DEDUP_DRAWS = 8
 # How many sets of values of the parameters CMA-ES does not model are tried when every
 # draw repeats the configuration of a trial (a small space).
@@ -108,10 +108,6 @@ _FULL_DEDUP_ATTEMPTS = 4
 # Then random configurations tried, from their own stream, before accepting a repeat.
 _FILL_TRIES = 64
 _FILL_STREAM = 0x46494C4C
-# Stop criteria of a run (unit-cube coordinates; relative function tolerance).
-_TOL_X = 1e-6
-_TOL_FUN = 1e-9
-_MAX_CONDITION = 1e14
 # Probability that a categorical parameter keeps the best trial's value.
 _KEEP_BEST = 0.8
 # Seed stream of restart means: [seed, _RESTART_STREAM, run] never equals [seed, number].
@@ -322,263 +318,6 @@ class _JointSpace:
         return dict(sorted((self.space or {}).items()))
 
 
-# The numerics ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Constants:
-    """Strategy parameters of Hansen's tutorial [1] (positive weights only)."""
-
-    weights: FloatArray
-    mueff: float
-    cs: float
-    ds: float
-    cc: float
-    c1: float
-    cmu: float
-    chi: float
-    sep: bool
-
-    @classmethod
-    def of(cls, d: int, lam: int) -> _Constants:
-        mu = lam // 2
-        w = math.log((lam + 1) / 2) - np.log(np.arange(1, mu + 1))
-        w /= w.sum()
-        mueff = float(1.0 / np.sum(w**2))
-        cs = (mueff + 2) / (d + mueff + 5)
-        ds = 1 + 2 * max(0.0, math.sqrt((mueff - 1) / (d + 1)) - 1) + cs
-        cc = (4 + mueff / d) / (d + 4 + 2 * mueff / d)
-        c1 = 2 / ((d + 1.3) ** 2 + mueff)
-        cmu = min(1 - c1, 2 * (mueff - 2 + 1 / mueff) / ((d + 2) ** 2 + mueff))
-        sep = d > _SEP_DIMENSIONS
-        if sep:  # sep-CMA-ES: a diagonal covariance learns (d + 2) / 3 times faster
-            c1 = min(1.0, c1 * (d + 2) / 3)
-            cmu = min(1 - c1, cmu * (d + 2) / 3)
-        chi = math.sqrt(d) * (1 - 1 / (4 * d) + 1 / (21 * d * d))
-        return cls(w, mueff, cs, ds, cc, c1, cmu, chi, sep)
-
-
-@dataclass(frozen=True, slots=True)
-class _State:
-    """The search distribution of one generation of one run, and the run's stop record."""
-
-    run: int
-    generation: int
-    lam: int
-    mean: FloatArray
-    sigma: float
-    cov: FloatArray
-    basis: FloatArray  # eigenvectors of cov (columns)
-    scale: FloatArray  # square roots of its eigenvalues
-    ps: FloatArray
-    pc: FloatArray
-    margin_scale: FloatArray  # the diagonal A of CMA-ES with margin (1 for floats)
-    bests: tuple[float, ...]  # the best value of each recent generation
-    run_best: float
-    stale: int  # generations since run_best improved
-
-
-@dataclass(frozen=True, slots=True)
-class _Cell:
-    """Where a discrete parameter's values change in the unit cube."""
-
-    n: int
-    log_bounds: tuple[float, float] | None  # (log(low - 0.5), log(high + 0.5)) of log ints
-    low: int
-
-    def bounds(self, u: float) -> tuple[float | None, float | None]:
-        """The cell of ``u``: its lower and upper edges (None at the ends of the range)."""
-        if self.log_bounds is None:
-            k = min(max(math.floor(u * self.n), 0), self.n - 1)
-            return (k / self.n if k > 0 else None), ((k + 1) / self.n if k < self.n - 1 else None)
-        lo_log, hi_log = self.log_bounds
-        v = min(
-            max(round(math.exp(lo_log + u * (hi_log - lo_log))), self.low), self.low + self.n - 1
-        )
-        span = hi_log - lo_log
-        lower = (math.log(v - 0.5) - lo_log) / span if v > self.low else None
-        upper = (math.log(v + 0.5) - lo_log) / span if v < self.low + self.n - 1 else None
-        return lower, upper
-
-
-def _cell_of(dist: Distribution) -> _Cell | None:
-    n = dist.cardinality()
-    if n is None:
-        return None
-    if isinstance(dist, Int) and dist.log:
-        return _Cell(n, (math.log(dist.low - 0.5), math.log(dist.high + 0.5)), dist.low)
-    return _Cell(n, None, 0)
-
-
-def _fresh_state(run: int, lam: int, mean: FloatArray, sigma: float) -> _State:
-    d = len(mean)
-    return _State(
-        run=run,
-        generation=0,
-        lam=lam,
-        mean=mean,
-        sigma=sigma,
-        cov=np.eye(d),
-        basis=np.eye(d),
-        scale=np.ones(d),
-        ps=np.zeros(d),
-        pc=np.zeros(d),
-        margin_scale=np.ones(d),
-        bests=(),
-        run_best=math.inf,
-        stale=0,
-    )
-
-
-def _draw(state: _State, rng: np.random.Generator) -> FloatArray:
-    """Points ``(k, d)`` drawn from the state's distribution, the first inside the cube first.
-
-    ``_BOUND_DRAWS`` points are drawn; those inside the cube come first, in draw order,
-    then the others clipped to it.
-    """
-    z = rng.standard_normal((_BOUND_DRAWS, len(state.mean)))
-    y = (z * state.scale) @ state.basis.T
-    x = state.mean + state.sigma * state.margin_scale * y
-    inside = np.all((x >= 0.0) & (x <= 1.0), axis=1)
-    order = np.argsort(~inside, kind="stable")
-    points: FloatArray = np.clip(x[order], 0.0, 1.0)
-    return points
-
-
-def _update(
-    state: _State,
-    xs: FloatArray,
-    ranked_values: FloatArray,
-    flat: bool,
-    cells: Sequence[_Cell | None],
-) -> tuple[_State, bool]:
-    """One CMA-ES update from a generation's points ``xs`` ranked best first.
-
-    ``ranked_values`` are the complete feasible values in rank order (for the stop
-    criteria); ``flat`` says that every point ranked the same. Returns the next state and
-    whether the run should stop.
-    """
-    d = len(state.mean)
-    c = _Constants.of(d, state.lam)
-    mu = len(c.weights)
-    step = state.sigma * state.margin_scale
-    y = (xs[:mu] - state.mean) / step
-    yw = c.weights @ y
-    mean = state.mean + step * yw
-    inv_sqrt_yw = state.basis @ ((state.basis.T @ yw) / state.scale)
-    ps = (1 - c.cs) * state.ps + math.sqrt(c.cs * (2 - c.cs) * c.mueff) * inv_sqrt_yw
-    norm_ps = float(np.linalg.norm(ps))
-    generation = state.generation + 1
-    hsig = norm_ps / math.sqrt(1 - (1 - c.cs) ** (2 * generation)) < (1.4 + 2 / (d + 1)) * c.chi
-    pc = (1 - c.cc) * state.pc + hsig * math.sqrt(c.cc * (2 - c.cc) * c.mueff) * yw
-    c1a = c.c1 * (1 - (1 - hsig) * c.cc * (2 - c.cc))
-    rank_mu = (y.T * c.weights) @ y
-    cov = (1 - c1a - c.cmu) * state.cov + c.c1 * np.outer(pc, pc) + c.cmu * rank_mu
-    if c.sep:
-        cov = np.diag(np.diag(cov))
-    sigma = state.sigma * math.exp(min(1.0, (c.cs / c.ds) * (norm_ps / c.chi - 1)))
-    n_ranked = len(ranked_values)
-    if n_ranked == state.lam and ranked_values[0] == ranked_values[math.ceil(0.7 * n_ranked) - 1]:
-        sigma *= math.exp(0.2 + c.cs / c.ds)  # flat fitness: widen the search
-    if c.sep:
-        variances = np.diag(cov).copy()
-        basis = np.eye(d)
-    else:
-        cov = (cov + cov.T) / 2
-        variances, basis = np.linalg.eigh(cov)
-    variances = np.maximum(variances, 1e-300)
-    scale = np.sqrt(variances)
-    sigma = min(sigma, 1.0 / float(np.sqrt(np.max(np.diag(cov)))))
-    mean = np.clip(mean, 0.0, 1.0)
-
-    gen_best = float(ranked_values[0]) if n_ranked else math.inf
-    improved = gen_best < state.run_best - _TOL_FUN * abs(state.run_best) - 1e-300
-    history_length = 10 + math.ceil(30 * d / state.lam)
-    bests = (*state.bests, gen_best)[-history_length:]
-    run_best = min(gen_best, state.run_best)
-    stale = 0 if improved else state.stale + 1
-    margin_scale = np.ones(d)
-    if any(cell is not None for cell in cells):
-        mean, margin_scale = _apply_margin(mean, sigma, np.diag(cov), cells, d * state.lam)
-    next_state = _State(
-        state.run,
-        generation,
-        state.lam,
-        mean,
-        sigma,
-        cov,
-        basis,
-        scale,
-        ps,
-        pc,
-        margin_scale,
-        bests,
-        run_best,
-        stale,
-    )
-    return next_state, flat or _should_stop(next_state, ranked_values, history_length)
-
-
-def _apply_margin(
-    mean: FloatArray,
-    sigma: float,
-    variances: FloatArray,
-    cells: Sequence[_Cell | None],
-    d_lambda: int,
-) -> tuple[FloatArray, FloatArray]:
-    """Keep each discrete coordinate's probability of leaving its cell >= 1 / (d lambda).
-
-    An interior cell needs ``alpha / 2`` on each side: when a side has less, the marginal
-    Gaussian is replaced by the one with the raised tail probabilities (a wider scale,
-    a mean moved inside the cell). An end cell needs ``alpha`` on its one side: the mean
-    moves toward it. Returns the new mean and the scaling ``A``.
-    """
-    alpha = 1.0 / d_lambda
-    mean = mean.copy()
-    margin_scale = np.ones(len(mean))
-    for j, cell in enumerate(cells):
-        if cell is None:
-            continue
-        m = float(mean[j])
-        s = sigma * math.sqrt(float(variances[j]))
-        lower, upper = cell.bounds(m)
-        if lower is not None and upper is not None:
-            p_low = float(ndtr((lower - m) / s))
-            p_up = float(ndtr((m - upper) / s))
-            if p_low >= alpha / 2 and p_up >= alpha / 2:
-                continue
-            z_low = float(ndtri(max(p_low, alpha / 2)))
-            z_up = float(ndtri(1 - max(p_up, alpha / 2)))
-            s_new = (upper - lower) / (z_up - z_low)
-            mean[j] = lower - s_new * z_low
-            margin_scale[j] = max(1.0, s_new / s)
-        elif upper is not None:
-            if ndtr((m - upper) / s) < alpha:
-                mean[j] = upper - s * float(ndtri(1 - alpha))
-        elif lower is not None and ndtr((lower - m) / s) < alpha:
-            mean[j] = lower + s * float(ndtri(1 - alpha))
-    return mean, margin_scale
-
-
-def _should_stop(state: _State, ranked_values: FloatArray, history_length: int) -> bool:
-    if state.sigma * float(np.max(np.sqrt(np.diag(state.cov)))) < _TOL_X:
-        return True
-    if (float(np.max(state.scale)) / float(np.min(state.scale))) ** 2 > _MAX_CONDITION:
-        return True
-    if state.stale >= history_length:
-        return True
-    if len(state.bests) >= history_length and len(ranked_values):
-        values = np.concatenate([np.asarray(state.bests), ranked_values])
-        values = values[np.isfinite(values)]
-        tol = _TOL_FUN * max(abs(state.run_best), 1e-300)
-        if len(values) and float(values.max() - values.min()) <= tol:
-            return True
-    return False
-
-
-# The replay ---------------------------------------------------------------------------
-
-
 @dataclass(frozen=True, slots=True)
 class _Member:
     """A finished trial of a generation: its point and rank key."""
@@ -606,7 +345,7 @@ class _Replay:
         self.sign = sign
         text = json.dumps([[n, d.to_dict()] for n, d in space.items()], sort_keys=True)
         self.key = hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
-        self.cells = [_cell_of(d) if sampler.margin else None for d in space.values()]
+        self.cells = [cell_of(d) if sampler.margin else None for d in space.values()]
         d = len(space)
         self.lam0 = sampler.popsize or 4 + math.floor(3 * math.log(max(d, 1)))
         self.scanner = FinishedReader()
@@ -618,7 +357,7 @@ class _Replay:
         for j, name in enumerate(self.names):
             if name in x0 and self.space[name].contains(x0[name]):
                 mean[j] = self.space[name].to_unit(x0[name])
-        self.state = _fresh_state(0, self.lam0, mean, self.sampler.sigma0)
+        self.state = fresh_state(0, self.lam0, mean, self.sampler.sigma0)
         self.groups: dict[tuple[int, int], dict[int, _Member]] = {}
         self.first: dict[tuple[int, int], tuple[int, list[int]]] = {}
         self.best: tuple[int, float, int] | None = None
@@ -685,7 +424,7 @@ class _Replay:
         first_inside = None
         chosen = None
         for _ in range(_DEDUP_DRAWS):
-            points = _draw(state, rng)
+            points = draw(state, rng)
             if first_inside is None:
                 first_inside = points[0]
             chosen = next((p for p in points if new(p)), None)
@@ -710,7 +449,7 @@ class _Replay:
             attrs[SKIPPED_ATTR] = skipped
         return params, attrs
 
-    def _advance(self) -> tuple[_State, list[int]]:
+    def _advance(self) -> tuple[State, list[int]]:
         """Replay every complete generation; return the current state.
 
         A generation whose successor has a trial already is replayed with the trials that
@@ -738,19 +477,19 @@ class _Replay:
             skipped_now = sorted(n for n, _ in self.running.get(gen, []) if n < members[-1])
             return self._next(state, [group[n] for n in members]), skipped_now
 
-    def _next(self, state: _State, members: Sequence[_Member]) -> _State:
+    def _next(self, state: State, members: Sequence[_Member]) -> State:
         keys = np.array([(m.klass, m.value) for m in members])
         order = np.lexsort((keys[:, 1], keys[:, 0]))  # stable: ties in trial order
         xs = np.array([members[i].x for i in order])
         ranked = np.array([members[i].value for i in order if members[i].klass == 0])
         flat = len({(m.klass, m.value) for m in members}) == 1
-        updated, stop = _update(state, xs, ranked, flat, self.cells)
+        updated, stop = update(state, xs, ranked, flat, self.cells)
         if not stop:
             return updated
         run = state.run + 1
         lam = min(2 * state.lam, max(_MAX_POPSIZE, state.lam)) if self.sampler.ipop else state.lam
         rng = np.random.default_rng([self.sampler.seed, _RESTART_STREAM, run])
-        return _fresh_state(run, lam, rng.random(len(self.names)), self.sampler.sigma0)
+        return fresh_state(run, lam, rng.random(len(self.names)), self.sampler.sigma0)
 
     def _rank_key(self, trial: FrozenTrial) -> tuple[int, float]:
         if trial.state is TrialState.COMPLETE and trial.values:

@@ -48,7 +48,8 @@ import numpy.typing as npt
 from hptune.dominance import crowding_distance, nondominated_sort
 from hptune.exceptions import ConfigurationError
 from hptune.records import StudyDirection
-from hptune.samplers._model import COMPLETE, ModelBasedSampler, Observations, snap
+from hptune.samplers._encoding import COMPLETE, Observations
+from hptune.samplers._model import ModelBasedSampler, snap
 from hptune.samplers.base import Proposal, ProposalRequest
 from hptune.space import Distribution, Float, Int
 

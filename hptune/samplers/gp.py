@@ -20,7 +20,8 @@ from scipy.stats import qmc
 from hptune.exceptions import ConfigurationError
 from hptune.records import StudyDirection
 from hptune.samplers import _gp_model as gpm
-from hptune.samplers._model import COMPLETE, FAIL, PRUNED, ModelBasedSampler, Observations
+from hptune.samplers._encoding import COMPLETE, FAIL, PRUNED, Observations
+from hptune.samplers._model import ModelBasedSampler
 from hptune.space import Int
 
 __all__ = ["GPSampler"]

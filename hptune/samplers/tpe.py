@@ -13,7 +13,8 @@ from hptune.dominance import crowding_distance, nondominated_sort
 from hptune.exceptions import ConfigurationError
 from hptune.records import StudyDirection
 from hptune.samplers import _parzen
-from hptune.samplers._model import COMPLETE, PRUNED, ModelBasedSampler, Observations
+from hptune.samplers._encoding import COMPLETE, PRUNED, Observations
+from hptune.samplers._model import ModelBasedSampler
 
 __all__ = ["TPESampler", "default_gamma"]
 

@@ -13,14 +13,8 @@ from hypothesis import strategies as st
 
 import hptune as ht
 from hptune.samplers import ProposalRequest
-from hptune.samplers._model import (
-    COMPLETE,
-    FAIL,
-    PRUNED,
-    ModelBasedSampler,
-    Observations,
-    union_space,
-)
+from hptune.samplers._encoding import COMPLETE, FAIL, PRUNED, Observations, union_space
+from hptune.samplers._model import ModelBasedSampler
 from hptune.trial import StudyDirection
 
 SPACE = {"x": ht.Float(0.0, 1.0), "n": ht.Int(1, 4), "c": ht.Categorical(["a", "b"])}
