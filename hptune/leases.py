@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import math
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from hptune.exceptions import ConfigurationError, StorageError, TrialFinishedError, TrialStateError
 from hptune.records import FrozenTrial, TrialState
+from hptune.validation import check_int, check_real
 
 if TYPE_CHECKING:
     from hptune.storage.base import Storage
@@ -54,22 +54,14 @@ class Leases:
             value = getattr(self, name)
             if value is None and name == "grace_period":
                 continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ConfigurationError(f"Leases: {name} must be a number, got {value!r}.")
-            if not (math.isfinite(value) and value > 0):
-                raise ConfigurationError(f"Leases: {name} must be > 0, got {name}={value!r}.")
+            check_real("Leases", name, value, low=0, low_open=True)
         if self.grace_period is not None and self.grace_period <= self.heartbeat_interval:
             raise ConfigurationError(
                 f"Leases: grace_period must exceed heartbeat_interval, got grace_period="
                 f"{self.grace_period!r} <= heartbeat_interval={self.heartbeat_interval!r}; "
                 "live workers would lose their trials."
             )
-        if isinstance(self.max_retries, bool) or not isinstance(self.max_retries, int):
-            raise ConfigurationError(
-                f"Leases: max_retries must be an int, got max_retries={self.max_retries!r}."
-            )
-        if self.max_retries < 0:
-            raise ConfigurationError(f"Leases: max_retries must be >= 0, got {self.max_retries}.")
+        check_int("Leases", "max_retries", self.max_retries)
 
     @property
     def grace(self) -> float:

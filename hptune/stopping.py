@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from hptune.exceptions import ConfigurationError
 from hptune.records import FrozenTrial, StudyDirection, TrialState
+from hptune.validation import check_int, check_real
 
 __all__ = [
     "ConvergenceRule",
@@ -102,10 +103,7 @@ class MaxTrials(StopRule):
     n_trials: int
 
     def __post_init__(self) -> None:
-        if isinstance(self.n_trials, bool) or not isinstance(self.n_trials, int):
-            raise ConfigurationError(f"MaxTrials: n_trials must be an int, got {self.n_trials!r}.")
-        if self.n_trials < 0:
-            raise ConfigurationError(f"MaxTrials: n_trials must be >= 0, got {self.n_trials}.")
+        check_int("MaxTrials", "n_trials", self.n_trials)
 
     def check(self, progress: StudyProgress) -> StopReason | None:
         started = _n_started(progress)
@@ -130,10 +128,8 @@ class Timeout(StopRule):
     seconds: float
 
     def __post_init__(self) -> None:
-        if isinstance(self.seconds, bool) or not isinstance(self.seconds, (int, float)):
-            raise ConfigurationError(f"Timeout: seconds must be a number, got {self.seconds!r}.")
-        if not self.seconds > 0 or math.isnan(self.seconds):
-            raise ConfigurationError(f"Timeout: seconds must be > 0, got {self.seconds!r}.")
+        if self.seconds != math.inf:  # no limit, as a rule object
+            check_real("Timeout", "seconds", self.seconds, low=0, low_open=True)
 
     def check(self, progress: StudyProgress) -> StopReason | None:
         if progress.elapsed >= self.seconds:
@@ -175,16 +171,8 @@ class NoImprovement(StopRule):
     min_delta: float = 0.0
 
     def __post_init__(self) -> None:
-        if isinstance(self.patience, bool) or not isinstance(self.patience, int):
-            raise ConfigurationError(
-                f"NoImprovement: patience must be an int, got {self.patience!r}."
-            )
-        if self.patience < 1:
-            raise ConfigurationError(f"NoImprovement: patience must be >= 1, got {self.patience}.")
-        if not (isinstance(self.min_delta, (int, float)) and self.min_delta >= 0):
-            raise ConfigurationError(
-                f"NoImprovement: min_delta must be >= 0, got {self.min_delta!r}."
-            )
+        check_int("NoImprovement", "patience", self.patience, low=1)
+        check_real("NoImprovement", "min_delta", self.min_delta, low=0)
 
     def check(self, progress: StudyProgress) -> StopReason | None:
         values = _complete_values(progress, "NoImprovement")

@@ -10,9 +10,16 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from hptune.exceptions import InvalidValueError
+from hptune.exceptions import ConfigurationError, InvalidValueError
 
-__all__ = ["check_constraints", "check_json_value", "check_number"]
+__all__ = [
+    "check_constraints",
+    "check_flag",
+    "check_int",
+    "check_json_value",
+    "check_number",
+    "check_real",
+]
 
 
 def check_constraints(values: Any) -> list[float]:
@@ -58,3 +65,63 @@ def check_number(what: str, value: Any) -> float:
     if not math.isfinite(number):
         raise InvalidValueError(f"{what} must be finite, got {number!r}.")
     return number
+
+
+# Constructor arguments ---------------------------------------------------------------
+#
+# Each check raises ConfigurationError as "<owner>: <name> must be <what>, got
+# <name>=<value>." and returns the value unchanged, so a constructor reads
+# ``self.x = check_int(owner, "x", x, low=1)``.
+
+
+def check_int(owner: str, name: str, value: Any, *, low: int = 0) -> int:
+    """Return ``value`` if it is an int (not a bool) ``>= low``, else raise."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ConfigurationError(f"{owner}: {name} must be an int >= {low}, got {name}={value!r}.")
+    return value
+
+
+def check_real(
+    owner: str,
+    name: str,
+    value: Any,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    hint: str = "",
+) -> Any:
+    """Return ``value`` if it is a finite number in the given range, else raise.
+
+    ``low_open``/``high_open`` exclude the bound; ``hint`` explains the range in the
+    message (e.g. "a fraction of each parameter's range").
+    """
+    bad = (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or (low is not None and (value <= low if low_open else value < low))
+        or (high is not None and (value >= high if high_open else value > high))
+    )
+    if bad:
+        if low is not None and high is not None:
+            opening, closing = "(" if low_open else "[", ")" if high_open else "]"
+            what = f"a number in {opening}{low:g}, {high:g}{closing}"
+        elif low is not None:
+            what = f"a finite number {'>' if low_open else '>='} {low:g}"
+        elif high is not None:
+            what = f"a finite number {'<' if high_open else '<='} {high:g}"
+        else:
+            what = "a finite number"
+        if hint:
+            what += f" ({hint})"
+        raise ConfigurationError(f"{owner}: {name} must be {what}, got {name}={value!r}.")
+    return value
+
+
+def check_flag(owner: str, name: str, value: Any) -> bool:
+    """Return ``value`` if it is True or False, else raise."""
+    if not isinstance(value, bool):
+        raise ConfigurationError(f"{owner}: {name} must be True or False, got {name}={value!r}.")
+    return value

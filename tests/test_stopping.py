@@ -361,24 +361,54 @@ def test_stop_must_hold_rules(stop: Any, match: str) -> None:
 @pytest.mark.parametrize(
     "factory, match",
     [
-        (lambda: ht.MaxTrials(-1), r"MaxTrials: n_trials must be >= 0, got -1"),
-        (lambda: ht.MaxTrials(2.5), r"MaxTrials: n_trials must be an int, got 2.5"),
-        (lambda: ht.MaxTrials(True), r"MaxTrials: n_trials must be an int, got True"),
-        (lambda: ht.MaxTrials("10"), r"MaxTrials: n_trials must be an int, got '10'"),
-        (lambda: ht.Timeout(0), r"Timeout: seconds must be > 0, got 0"),
-        (lambda: ht.Timeout(-5.0), r"Timeout: seconds must be > 0, got -5.0"),
-        (lambda: ht.Timeout(math.nan), r"Timeout: seconds must be > 0, got nan"),
-        (lambda: ht.Timeout("60"), r"Timeout: seconds must be a number, got '60'"),
-        (lambda: ht.Timeout(True), r"Timeout: seconds must be a number, got True"),
+        (lambda: ht.MaxTrials(-1), r"MaxTrials: n_trials must be an int >= 0, got n_trials=-1"),
+        (lambda: ht.MaxTrials(2.5), r"MaxTrials: n_trials must be an int >= 0, got n_trials=2.5"),
+        (lambda: ht.MaxTrials(True), r"MaxTrials: n_trials must be an int >= 0, got n_trials=True"),
+        (lambda: ht.MaxTrials("10"), r"MaxTrials: n_trials must be an int >= 0, got n_trials='10'"),
+        (lambda: ht.Timeout(0), r"Timeout: seconds must be a finite number > 0, got seconds=0"),
+        (
+            lambda: ht.Timeout(-5.0),
+            r"Timeout: seconds must be a finite number > 0, got seconds=-5.0",
+        ),
+        (
+            lambda: ht.Timeout(math.nan),
+            r"Timeout: seconds must be a finite number > 0, got seconds=nan",
+        ),
+        (
+            lambda: ht.Timeout("60"),
+            r"Timeout: seconds must be a finite number > 0, got seconds='60'",
+        ),
+        (
+            lambda: ht.Timeout(True),
+            r"Timeout: seconds must be a finite number > 0, got seconds=True",
+        ),
         (lambda: ht.TargetValue(math.nan), r"TargetValue: target must be finite, got nan"),
         (lambda: ht.TargetValue(math.inf), r"TargetValue: target must be finite, got inf"),
         (lambda: ht.TargetValue("0.9"), r"TargetValue: target must be finite, got '0.9'"),
-        (lambda: ht.NoImprovement(0), r"NoImprovement: patience must be >= 1, got 0"),
-        (lambda: ht.NoImprovement(1.5), r"NoImprovement: patience must be an int, got 1.5"),
-        (lambda: ht.NoImprovement(True), r"NoImprovement: patience must be an int, got True"),
-        (lambda: ht.NoImprovement(3, -0.1), r"NoImprovement: min_delta must be >= 0, got -0.1"),
-        (lambda: ht.NoImprovement(3, math.nan), r"NoImprovement: min_delta must be >= 0, got nan"),
-        (lambda: ht.NoImprovement(3, "0"), r"NoImprovement: min_delta must be >= 0, got '0'"),
+        (
+            lambda: ht.NoImprovement(0),
+            r"NoImprovement: patience must be an int >= 1, got patience=0",
+        ),
+        (
+            lambda: ht.NoImprovement(1.5),
+            r"NoImprovement: patience must be an int >= 1, got patience=1.5",
+        ),
+        (
+            lambda: ht.NoImprovement(True),
+            r"NoImprovement: patience must be an int >= 1, got patience=True",
+        ),
+        (
+            lambda: ht.NoImprovement(3, -0.1),
+            r"NoImprovement: min_delta must be a finite number >= 0, got min_delta=-0.1",
+        ),
+        (
+            lambda: ht.NoImprovement(3, math.nan),
+            r"NoImprovement: min_delta must be a finite number >= 0, got min_delta=nan",
+        ),
+        (
+            lambda: ht.NoImprovement(3, "0"),
+            r"NoImprovement: min_delta must be a finite number >= 0, got min_delta='0'",
+        ),
     ],
 )
 def test_rule_constructor_errors(factory: Any, match: str) -> None:

@@ -20,8 +20,9 @@ import numpy as np
 from scipy import stats
 
 from hptune._extras import require
-from hptune.exceptions import ConfigurationError, TrialPruned
+from hptune.exceptions import TrialPruned
 from hptune.records import StudyDirection, TrialState
+from hptune.validation import check_int, check_real
 
 if TYPE_CHECKING:
     from hptune.trial import Trial
@@ -112,12 +113,8 @@ def cross_validate(
         >>> study.best_value > 0.9
         True
     """
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha < 1:
-        raise ConfigurationError(f"cross_validate: alpha must be in (0, 1), got alpha={alpha!r}.")
-    if isinstance(min_folds, bool) or not isinstance(min_folds, int) or min_folds < 2:
-        raise ConfigurationError(
-            f"cross_validate: min_folds must be an int >= 2, got min_folds={min_folds!r}."
-        )
+    check_real("cross_validate", "alpha", alpha, low=0, high=1, low_open=True, high_open=True)
+    check_int("cross_validate", "min_folds", min_folds, low=2)
     base = require("sklearn.base", "sklearn")
     model_selection = require("sklearn.model_selection", "sklearn")
     metrics = require("sklearn.metrics", "sklearn")

@@ -10,8 +10,6 @@ from hptune.exceptions import ConfigurationError
 from hptune.pruners._steps import FinishedValues, single_direction
 from hptune.pruners.base import Pruner
 from hptune.pruners.successive_halving import (
-    check_eta,
-    check_positive,
     max_step,
     promoted_among,
     reached_rung,
@@ -20,6 +18,7 @@ from hptune.pruners.successive_halving import (
 )
 from hptune.records import FrozenTrial, StudyDirection, TrialState
 from hptune.seeding import trial_uniform
+from hptune.validation import check_int, check_real
 
 __all__ = ["HyperbandPruner"]
 
@@ -55,16 +54,16 @@ class HyperbandPruner(Pruner):
         reduction_factor: int = 3,
     ) -> None:
         owner = type(self).__name__
-        self.min_resource = check_positive(owner, "min_resource", min_resource)
+        self.min_resource = check_real(owner, "min_resource", min_resource, low=0, low_open=True)
         if max_resource != "auto":
-            check_positive(owner, "max_resource", max_resource)
+            check_real(owner, "max_resource", max_resource, low=0, low_open=True)
             if max_resource < min_resource:
                 raise ConfigurationError(
                     f"{owner}: max_resource must be >= min_resource = {min_resource!r}, "
                     f"got max_resource={max_resource!r}."
                 )
         self.max_resource = max_resource
-        self.reduction_factor = check_eta(owner, reduction_factor)
+        self.reduction_factor = check_int(owner, "reduction_factor", reduction_factor, low=2)
         self._memo = FinishedValues()
 
     def __repr__(self) -> str:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
-from hptune.exceptions import ConfigurationError
 from hptune.pruners._steps import (
     FinishedValues,
     best_so_far,
@@ -15,14 +13,9 @@ from hptune.pruners._steps import (
 )
 from hptune.pruners.base import Pruner
 from hptune.records import FrozenTrial, StudyDirection, TrialState
+from hptune.validation import check_int, check_real
 
 __all__ = ["MedianPruner", "PercentilePruner"]
-
-
-def _check_int(owner: str, name: str, value: object, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ConfigurationError(f"{owner}: {name} must be an int >= {low}, got {name}={value!r}.")
-    return value
 
 
 class PercentilePruner(Pruner):
@@ -61,28 +54,13 @@ class PercentilePruner(Pruner):
         n_min_trials: int = 1,
     ) -> None:
         owner = type(self).__name__
-        if (
-            isinstance(percentile, bool)
-            or not isinstance(percentile, (int, float))
-            or not 0 < percentile <= 100
-        ):
-            raise ConfigurationError(
-                f"{owner}: percentile must be a number in (0, 100], got percentile={percentile!r}."
-            )
-        if (
-            isinstance(n_warmup_steps, bool)
-            or not isinstance(n_warmup_steps, (int, float))
-            or not (math.isfinite(n_warmup_steps) and n_warmup_steps >= 0)
-        ):
-            raise ConfigurationError(
-                f"{owner}: n_warmup_steps must be a number >= 0, "
-                f"got n_warmup_steps={n_warmup_steps!r}."
-            )
+        check_real(owner, "percentile", percentile, low=0, high=100, low_open=True)
+        check_real(owner, "n_warmup_steps", n_warmup_steps, low=0)
         self.percentile = float(percentile)
-        self.n_startup_trials = _check_int(owner, "n_startup_trials", n_startup_trials, 0)
+        self.n_startup_trials = check_int(owner, "n_startup_trials", n_startup_trials, low=0)
         self.n_warmup_steps = n_warmup_steps
-        self.interval_steps = _check_int(owner, "interval_steps", interval_steps, 1)
-        self.n_min_trials = _check_int(owner, "n_min_trials", n_min_trials, 1)
+        self.interval_steps = check_int(owner, "interval_steps", interval_steps, low=1)
+        self.n_min_trials = check_int(owner, "n_min_trials", n_min_trials, low=1)
         self._memo = FinishedValues()
 
     def __repr__(self) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 from hptune.exceptions import ConfigurationError
 from hptune.pruners.base import Pruner
 from hptune.records import FrozenTrial, StudyDirection
+from hptune.validation import check_int
 
 __all__ = ["PatientPruner"]
 
@@ -36,12 +37,8 @@ class PatientPruner(Pruner):
     def __init__(self, wrapped: Pruner, *, patience: int) -> None:
         if not isinstance(wrapped, Pruner):
             raise ConfigurationError(f"PatientPruner: wrapped must be a Pruner, got {wrapped!r}.")
-        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
-            raise ConfigurationError(
-                f"PatientPruner: patience must be an int >= 0, got patience={patience!r}."
-            )
         self.wrapped = wrapped
-        self.patience = patience
+        self.patience = check_int("PatientPruner", "patience", patience)
 
     def __repr__(self) -> str:
         return f"PatientPruner({self.wrapped!r}, patience={self.patience})"

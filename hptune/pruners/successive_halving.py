@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Hashable, Sequence
-from typing import Any
 
-from hptune.exceptions import ConfigurationError
 from hptune.history import as_view
 from hptune.pruners._steps import (
     FinishedValues,
@@ -28,6 +26,7 @@ from hptune.pruners._steps import (
 )
 from hptune.pruners.base import Pruner
 from hptune.records import FrozenTrial, StudyDirection, TrialState
+from hptune.validation import check_int, check_real
 
 __all__ = [
     "SuccessiveHalvingPruner",
@@ -38,24 +37,6 @@ __all__ = [
     "rung_competition",
     "rung_resource",
 ]
-
-
-def check_positive(owner: str, name: str, value: Any) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not (math.isfinite(value) and value > 0)
-    ):
-        raise ConfigurationError(f"{owner}: {name} must be a number > 0, got {name}={value!r}.")
-    return value
-
-
-def check_eta(owner: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 2:
-        raise ConfigurationError(
-            f"{owner}: reduction_factor must be an int >= 2, got reduction_factor={value!r}."
-        )
-    return value
 
 
 def rung_resource(min_resource: float, eta: int, rate: int, k: int) -> float:
@@ -175,14 +156,9 @@ class SuccessiveHalvingPruner(Pruner):
         min_early_stopping_rate: int = 0,
     ) -> None:
         owner = type(self).__name__
-        self.min_resource = check_positive(owner, "min_resource", min_resource)
-        self.reduction_factor = check_eta(owner, reduction_factor)
-        rate = min_early_stopping_rate
-        if isinstance(rate, bool) or not isinstance(rate, int) or rate < 0:
-            raise ConfigurationError(
-                f"{owner}: min_early_stopping_rate must be an int >= 0, "
-                f"got min_early_stopping_rate={rate!r}."
-            )
+        self.min_resource = check_real(owner, "min_resource", min_resource, low=0, low_open=True)
+        self.reduction_factor = check_int(owner, "reduction_factor", reduction_factor, low=2)
+        rate = check_int(owner, "min_early_stopping_rate", min_early_stopping_rate)
         self.min_early_stopping_rate = rate
         self._memo = FinishedValues()
 

@@ -24,12 +24,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from hptune.exceptions import ConfigurationError
 from hptune.records import FrozenTrial, StudyDirection
 from hptune.samplers._encoding import COMPLETE, FAIL, PRUNED, HistoryEncoder, Observations
 from hptune.samplers.base import Proposal, ProposalRequest, Sampler, trial_uniform
 from hptune.samplers.qmc import sequence_point
 from hptune.space import Distribution
+from hptune.validation import check_int, check_real
 
 __all__ = [
     "COMPLETE",
@@ -85,24 +85,9 @@ class ModelBasedSampler(Sampler):
     def __init__(
         self, seed: int | None = None, *, n_startup_trials: int = 10, random_fraction: float = 0.0
     ) -> None:
-        if (
-            isinstance(n_startup_trials, bool)
-            or not isinstance(n_startup_trials, int)
-            or n_startup_trials < 0
-        ):
-            raise ConfigurationError(
-                f"{type(self).__name__}: n_startup_trials must be an int >= 0, "
-                f"got n_startup_trials={n_startup_trials!r}."
-            )
-        if (
-            isinstance(random_fraction, bool)
-            or not isinstance(random_fraction, (int, float))
-            or not 0 <= random_fraction <= 1
-        ):
-            raise ConfigurationError(
-                f"{type(self).__name__}: random_fraction must be a number in [0, 1], "
-                f"got random_fraction={random_fraction!r}."
-            )
+        owner = type(self).__name__
+        check_int(owner, "n_startup_trials", n_startup_trials)
+        check_real(owner, "random_fraction", random_fraction, low=0, high=1)
         self.seed = secrets.randbits(63) if seed is None else int(seed)
         self.n_startup_trials = n_startup_trials
         self.random_fraction = float(random_fraction)

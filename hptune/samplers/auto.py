@@ -49,7 +49,6 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from hptune.exceptions import ConfigurationError
 from hptune.history import FinishedReader, HistoryView, as_view
 from hptune.records import FrozenTrial, StudyDirection, TrialState
 from hptune.samplers.base import Proposal, ProposalRequest, Sampler
@@ -58,6 +57,7 @@ from hptune.samplers.evolution import EvolutionSampler
 from hptune.samplers.gp import GPSampler
 from hptune.samplers.tpe import TPESampler
 from hptune.space import Categorical, Distribution
+from hptune.validation import check_int
 
 __all__ = ["AutoSampler"]
 
@@ -122,10 +122,7 @@ class AutoSampler(Sampler):
         if n_trials is not None:
             counts["n_trials"] = n_trials
         for name, value in counts.items():
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ConfigurationError(
-                    f"AutoSampler: {name} must be an int >= 0, got {name}={value!r}."
-                )
+            check_int("AutoSampler", name, value)
         self.seed = secrets.randbits(63) if seed is None else int(seed)
         self.gp_trials = gp_trials
         self.cmaes_trials = cmaes_trials

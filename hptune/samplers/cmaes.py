@@ -87,6 +87,7 @@ from hptune.samplers.base import (
     trial_uniform,
 )
 from hptune.space import Categorical, Distribution
+from hptune.validation import check_flag, check_int, check_real
 
 __all__ = ["CmaEsSampler"]
 
@@ -170,27 +171,13 @@ class CmaEsSampler(Sampler):
             raise ConfigurationError(
                 f"CmaEsSampler: x0 must be a dict of parameter values or None, got x0={x0!r}."
             )
-        if (
-            isinstance(sigma0, bool)
-            or not isinstance(sigma0, (int, float))
-            or not math.isfinite(sigma0)
-            or not 0 < sigma0 <= 1
-        ):
-            raise ConfigurationError(
-                f"CmaEsSampler: sigma0 must be a number in (0, 1] (a fraction of each "
-                f"parameter's range), got sigma0={sigma0!r}."
-            )
-        if popsize is not None and (
-            isinstance(popsize, bool) or not isinstance(popsize, int) or popsize < 2
-        ):
-            raise ConfigurationError(
-                f"CmaEsSampler: popsize must be an int >= 2 or None, got popsize={popsize!r}."
-            )
-        for arg, value in (("ipop", ipop), ("margin", margin)):
-            if not isinstance(value, bool):
-                raise ConfigurationError(
-                    f"CmaEsSampler: {arg} must be True or False, got {arg}={value!r}."
-                )
+        owner = "CmaEsSampler"
+        hint = "a fraction of each parameter's range"
+        check_real(owner, "sigma0", sigma0, low=0, high=1, low_open=True, hint=hint)
+        if popsize is not None:
+            check_int(owner, "popsize", popsize, low=2)
+        check_flag(owner, "ipop", ipop)
+        check_flag(owner, "margin", margin)
         self.seed = secrets.randbits(63) if seed is None else int(seed)
         self.x0 = None if x0 is None else dict(x0)
         self.sigma0 = float(sigma0)

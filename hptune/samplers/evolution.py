@@ -40,18 +40,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from hptune.dominance import crowding_distance, nondominated_sort
-from hptune.exceptions import ConfigurationError
 from hptune.records import StudyDirection
 from hptune.samplers._encoding import COMPLETE, Observations
 from hptune.samplers._model import ModelBasedSampler, snap
 from hptune.samplers.base import Proposal, ProposalRequest
 from hptune.space import Distribution, Float, Int
+from hptune.validation import check_int, check_real
 
 __all__ = ["EvolutionSampler"]
 
@@ -123,30 +122,14 @@ class EvolutionSampler(ModelBasedSampler):
         crossover_eta: float = 15.0,
         mutation_eta: float = 20.0,
     ) -> None:
-        if (
-            isinstance(population_size, bool)
-            or not isinstance(population_size, int)
-            or population_size < 2
-        ):
-            raise ConfigurationError(
-                f"EvolutionSampler: population_size must be an int >= 2, "
-                f"got population_size={population_size!r}."
-            )
+        check_int("EvolutionSampler", "population_size", population_size, low=2)
         startup = population_size if n_startup_trials is None else n_startup_trials
         super().__init__(seed, n_startup_trials=startup)
-        _check_probability("crossover_prob", crossover_prob)
+        check_real("EvolutionSampler", "crossover_prob", crossover_prob, low=0, high=1)
         if mutation_prob is not None:
-            _check_probability("mutation_prob", mutation_prob)
-        for name, value in (("crossover_eta", crossover_eta), ("mutation_eta", mutation_eta)):
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, (int, float))
-                or not math.isfinite(value)
-                or value < 0
-            ):
-                raise ConfigurationError(
-                    f"EvolutionSampler: {name} must be a finite number >= 0, got {name}={value!r}."
-                )
+            check_real("EvolutionSampler", "mutation_prob", mutation_prob, low=0, high=1)
+        check_real("EvolutionSampler", "crossover_eta", crossover_eta, low=0)
+        check_real("EvolutionSampler", "mutation_eta", mutation_eta, low=0)
         self.population_size = population_size
         self.crossover_prob = float(crossover_prob)
         self.mutation_prob = None if mutation_prob is None else float(mutation_prob)
@@ -263,17 +246,6 @@ class EvolutionSampler(ModelBasedSampler):
                 moved = _step(dist, child[j], moved - child[j], rng)
             out[j] = moved
         return out
-
-
-def _check_probability(name: str, value: Any) -> None:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not 0.0 <= float(value) <= 1.0
-    ):
-        raise ConfigurationError(
-            f"EvolutionSampler: {name} must be a number in [0, 1], got {name}={value!r}."
-        )
 
 
 def _ranked_rows(obs: Observations) -> IntArray:

@@ -23,6 +23,7 @@ from hptune.samplers import _gp_model as gpm
 from hptune.samplers._encoding import COMPLETE, FAIL, PRUNED, Observations
 from hptune.samplers._model import ModelBasedSampler
 from hptune.space import Int
+from hptune.validation import check_int
 
 __all__ = ["GPSampler"]
 
@@ -147,15 +148,7 @@ class GPSampler(ModelBasedSampler):
             raise ConfigurationError(
                 f"GPSampler: pending must be 'believer' or 'liar', got pending={pending!r}."
             )
-        if (
-            isinstance(max_model_trials, bool)
-            or not isinstance(max_model_trials, int)
-            or max_model_trials < _MIN_MODEL_TRIALS
-        ):
-            raise ConfigurationError(
-                f"GPSampler: max_model_trials must be an int >= {_MIN_MODEL_TRIALS}, "
-                f"got max_model_trials={max_model_trials!r}."
-            )
+        check_int("GPSampler", "max_model_trials", max_model_trials, low=_MIN_MODEL_TRIALS)
         self.pending = pending
         self.max_model_trials = max_model_trials
         self._fits: OrderedDict[bytes, FloatArray] = OrderedDict()

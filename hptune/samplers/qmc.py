@@ -23,6 +23,7 @@ from hptune.samplers.base import (
     trial_uniform,
 )
 from hptune.space import Distribution
+from hptune.validation import check_flag
 
 __all__ = ["QMCSampler"]
 
@@ -86,10 +87,7 @@ class QMCSampler(Sampler):
             raise ConfigurationError(
                 f"QMCSampler: qmc_type must be 'sobol' or 'halton', got qmc_type={qmc_type!r}."
             )
-        if not isinstance(scramble, bool):
-            raise ConfigurationError(
-                f"QMCSampler: scramble must be True or False, got scramble={scramble!r}."
-            )
+        check_flag("QMCSampler", "scramble", scramble)
         self.seed = secrets.randbits(63) if seed is None else int(seed)
         self.scramble = scramble
         self.qmc_type = qmc_type

@@ -15,6 +15,7 @@ from hptune.records import StudyDirection
 from hptune.samplers import _parzen
 from hptune.samplers._encoding import COMPLETE, PRUNED, Observations
 from hptune.samplers._model import ModelBasedSampler
+from hptune.validation import check_flag, check_int, check_real
 
 __all__ = ["TPESampler", "default_gamma"]
 
@@ -160,30 +161,14 @@ class TPESampler(ModelBasedSampler):
                 f'TPESampler: multi_fidelity must be "rung" or "depth", '
                 f"got multi_fidelity={multi_fidelity!r}."
             )
-        if isinstance(n_candidates, bool) or not isinstance(n_candidates, int) or n_candidates < 1:
-            raise ConfigurationError(
-                f"TPESampler: n_candidates must be an int >= 1, got n_candidates={n_candidates!r}."
-            )
+        check_int("TPESampler", "n_candidates", n_candidates, low=1)
         if not callable(gamma):
             raise ConfigurationError(
                 f"TPESampler: gamma must be a callable mapping the number of trials to the size "
                 f"of the good group, got gamma={gamma!r}."
             )
-        if (
-            isinstance(prior_weight, bool)
-            or not isinstance(prior_weight, (int, float))
-            or not math.isfinite(prior_weight)
-            or prior_weight < 0
-        ):
-            raise ConfigurationError(
-                f"TPESampler: prior_weight must be a finite number >= 0, "
-                f"got prior_weight={prior_weight!r}."
-            )
-        if not isinstance(constant_liar, bool):
-            raise ConfigurationError(
-                f"TPESampler: constant_liar must be True or False, "
-                f"got constant_liar={constant_liar!r}."
-            )
+        check_real("TPESampler", "prior_weight", prior_weight, low=0)
+        check_flag("TPESampler", "constant_liar", constant_liar)
         self.n_candidates = n_candidates
         self.gamma = gamma
         self.prior_weight = float(prior_weight)

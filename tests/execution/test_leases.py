@@ -24,13 +24,13 @@ def lose_a_trial(study: ht.Study, params: dict[str, Any]) -> ht.Trial:
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"heartbeat_interval": 0}, "heartbeat_interval must be > 0"),
-        ({"heartbeat_interval": float("nan")}, "heartbeat_interval must be > 0"),
-        ({"heartbeat_interval": "5"}, "heartbeat_interval must be a number"),
-        ({"grace_period": -1.0}, "grace_period must be > 0"),
+        ({"heartbeat_interval": 0}, "heartbeat_interval must be a finite number > 0, got .*=0"),
+        ({"heartbeat_interval": float("nan")}, "heartbeat_interval must be a finite number > 0"),
+        ({"heartbeat_interval": "5"}, "heartbeat_interval must be a finite number > 0, got .*'5'"),
+        ({"grace_period": -1.0}, "grace_period must be a finite number > 0, got .*=-1.0"),
         ({"heartbeat_interval": 5.0, "grace_period": 5.0}, "must exceed heartbeat_interval"),
-        ({"max_retries": -1}, "max_retries must be >= 0"),
-        ({"max_retries": 1.5}, "max_retries must be an int"),
+        ({"max_retries": -1}, "max_retries must be an int >= 0, got max_retries=-1"),
+        ({"max_retries": 1.5}, "max_retries must be an int >= 0, got max_retries=1.5"),
     ],
 )
 def test_leases_reject_bad_settings(kwargs: dict[str, Any], match: str) -> None:
