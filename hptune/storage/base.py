@@ -11,17 +11,29 @@ import abc
 import copy
 import datetime as dt
 import json
+import math
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from hptune.exceptions import InvalidValueError
+from hptune.exceptions import InvalidValueError, TrialFinishedError, TrialStateError
 from hptune.history import History
 from hptune.records import FrozenTrial, StudyDirection, TrialState
 from hptune.space import Distribution
 
-__all__ = ["Storage", "StudyRecord", "dumps_strict", "snapshot"]
+__all__ = [
+    "JSONValue",
+    "ParamRow",
+    "Storage",
+    "StudyRecord",
+    "dumps_strict",
+    "encode",
+    "encode_each",
+    "encode_params",
+    "not_running_error",
+    "snapshot",
+]
 
 _HISTORIES_LOCK = threading.Lock()
 
@@ -51,6 +63,55 @@ def dumps_strict(value: Any, what: str) -> str:
             f"{what} must be a strict JSON value (str, finite number, bool, None, list, "
             f"dict with str keys), got {value!r}: {e}."
         ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class JSONValue:
+    """A value checked once as strict JSON: its text (for a database) and its own copy."""
+
+    text: str
+    value: Any
+
+
+def encode(value: Any, what: str) -> JSONValue:
+    """Check ``value`` as strict JSON (naming ``what`` if it is not) and encode it once."""
+    kind = type(value)
+    if kind is str or kind is bool or kind is int or value is None:
+        return JSONValue(json.dumps(value), value)  # immutable: the copy is the value
+    if kind is float and math.isfinite(value):
+        return JSONValue(json.dumps(value), value)
+    text = dumps_strict(value, what)
+    return JSONValue(text, json.loads(text))
+
+
+def encode_each(attrs: Mapping[str, Any] | None, what: str) -> dict[str, JSONValue]:
+    """Encode a dict of attributes, checked as a whole (keys become strings, as in JSON)."""
+    if not attrs:
+        return {}
+    checked = json.loads(dumps_strict(dict(attrs), what))
+    return {key: JSONValue(json.dumps(value), value) for key, value in checked.items()}
+
+
+# A parameter as the backends receive it: name, distribution, checked value.
+ParamRow = tuple[str, Distribution, JSONValue]
+
+
+def encode_params(params: Mapping[str, tuple[Distribution, Any]]) -> list[ParamRow]:
+    """Check and encode ``name -> (distribution, value)`` parameters."""
+    return [
+        (name, distribution, encode(value, f"parameter {name!r}"))
+        for name, (distribution, value) in params.items()
+    ]
+
+
+def not_running_error(number: int, state: TrialState, *, finishing: bool) -> Exception:
+    """The error for a write to (or a finish of) a trial that is not RUNNING."""
+    if state.is_finished():
+        return TrialFinishedError(
+            f"trial {number} is {state.value} already; its record does not change."
+        )
+    doing = "finished" if finishing else "changed"
+    return TrialStateError(f"trial {number} is {state.value}; only a running trial can be {doing}.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +145,12 @@ class Storage(abc.ABC):
       objects are rejected at the call with :class:`~hptune.exceptions.InvalidValueError`
       naming the key, the same on every storage. Records of running trials are returned
       as copies; finished records may be shared between calls and must not be mutated.
+    * The public write methods are this class's: they check their arguments (states,
+      strict JSON) once, the same for every backend, and call the backend's hooks
+      (``_create_trial``, ``_set_trial_attr``, ...) with checked, encoded values. The
+      backend checks the trial's current state atomically (compare-and-set) and raises
+      :func:`not_running_error`'s errors. Reads go through one cached
+      :class:`~hptune.history.History` per study (:meth:`get_trials`).
     * Errors: :class:`~hptune.exceptions.StudyNotFoundError`,
       :class:`~hptune.exceptions.DuplicatedStudyError`,
       :class:`~hptune.exceptions.TrialNotFoundError`.
@@ -107,13 +174,16 @@ class Storage(abc.ABC):
     def list_studies(self) -> list[StudyRecord]:
         """Return every study, oldest first, with ``n_trials`` filled in."""
 
-    @abc.abstractmethod
     def set_study_attr(self, study_id: int, key: str, value: Any, *, system: bool = False) -> None:
         """Set a JSON attribute of a study (``system`` for hptune's own records)."""
+        self._set_study_attr(study_id, key, encode(value, f"study attribute {key!r}"), system)
+
+    @abc.abstractmethod
+    def _set_study_attr(self, study_id: int, key: str, value: JSONValue, system: bool) -> None:
+        """Backend hook of :meth:`set_study_attr`."""
 
     # Trials ----------------------------------------------------------------------------
 
-    @abc.abstractmethod
     def create_trial(
         self,
         study_id: int,
@@ -130,6 +200,22 @@ class Storage(abc.ABC):
         only if the trial gets that number (proposals depend on the number: a trial that
         got another one is returned without parameters, for the caller to propose again).
         """
+        if state not in (TrialState.RUNNING, TrialState.WAITING):
+            raise TrialStateError(f"a new trial is RUNNING or WAITING, got {state}.")
+        attrs = encode_each(system_attrs, "system attributes")
+        rows = encode_params(params or {})
+        return self._create_trial(study_id, state, attrs, rows, expected_number)
+
+    @abc.abstractmethod
+    def _create_trial(
+        self,
+        study_id: int,
+        state: TrialState,
+        system_attrs: dict[str, JSONValue],
+        params: list[ParamRow],
+        expected_number: int | None,
+    ) -> FrozenTrial:
+        """Backend hook of :meth:`create_trial` (arguments checked and encoded)."""
 
     @abc.abstractmethod
     def pop_waiting_trial(self, study_id: int) -> FrozenTrial | None:
@@ -138,7 +224,6 @@ class Storage(abc.ABC):
         Atomic: two workers never get the same trial.
         """
 
-    @abc.abstractmethod
     def claim(self, study_id: int, trial_id: int, key: str) -> bool:
         """Give ``key`` to the trial unless another trial of the study holds it.
 
@@ -146,8 +231,14 @@ class Storage(abc.ABC):
         in the same transaction, so that others see it in the history at once.
         Returns True if the trial holds the key now (also when it held it already).
         """
+        if not isinstance(key, str):
+            raise InvalidValueError(f"a claim key is a string, got {key!r}.")
+        return self._claim(study_id, trial_id, key)
 
     @abc.abstractmethod
+    def _claim(self, study_id: int, trial_id: int, key: str) -> bool:
+        """Backend hook of :meth:`claim`."""
+
     def set_trial_params(
         self, trial_id: int, params: Mapping[str, tuple[Distribution, Any]]
     ) -> None:
@@ -155,6 +246,11 @@ class Storage(abc.ABC):
 
         One transaction: a declarative ``ask`` stores its whole proposal in one round trip.
         """
+        self._set_trial_params(trial_id, encode_params(params))
+
+    @abc.abstractmethod
+    def _set_trial_params(self, trial_id: int, params: list[ParamRow]) -> None:
+        """Backend hook of :meth:`set_trial_params`."""
 
     def set_trial_param(
         self, trial_id: int, name: str, distribution: Distribution, value: Any
@@ -178,15 +274,24 @@ class Storage(abc.ABC):
         stale.
         """
 
-    @abc.abstractmethod
     def set_trial_intermediate(self, trial_id: int, step: int | float, value: float) -> None:
-        """Record an intermediate value of a RUNNING trial."""
+        """Record an intermediate value of a RUNNING trial (NaN is kept as NaN)."""
+        if isinstance(step, bool) or not isinstance(step, (int, float)) or not step >= 0:
+            raise InvalidValueError(f"a step is a number >= 0, got step={step!r}.")
+        self._set_trial_intermediate(trial_id, step, float(value))
 
     @abc.abstractmethod
+    def _set_trial_intermediate(self, trial_id: int, step: int | float, value: float) -> None:
+        """Backend hook of :meth:`set_trial_intermediate`."""
+
     def set_trial_attr(self, trial_id: int, key: str, value: Any, *, system: bool = False) -> None:
         """Set a JSON attribute of a RUNNING trial."""
+        self._set_trial_attr(trial_id, key, encode(value, f"attribute {key!r}"), system)
 
     @abc.abstractmethod
+    def _set_trial_attr(self, trial_id: int, key: str, value: JSONValue, system: bool) -> None:
+        """Backend hook of :meth:`set_trial_attr`."""
+
     def finish_trial(
         self,
         trial_id: int,
@@ -200,6 +305,21 @@ class Storage(abc.ABC):
         ``system_attrs`` are written in the same transaction (the failure reason).
         Raises TrialFinishedError if the trial is finished already.
         """
+        if not state.is_finished():
+            raise TrialStateError(f"finish_trial needs a final state, got {state}.")
+        floats = None if values is None else tuple(float(v) for v in values)
+        attrs = encode_each(system_attrs, "system attributes")
+        return self._finish_trial(trial_id, state, floats, attrs)
+
+    @abc.abstractmethod
+    def _finish_trial(
+        self,
+        trial_id: int,
+        state: TrialState,
+        values: tuple[float, ...] | None,
+        system_attrs: dict[str, JSONValue],
+    ) -> FrozenTrial:
+        """Backend hook of :meth:`finish_trial`: the compare-and-set from RUNNING."""
 
     @abc.abstractmethod
     def get_trial(self, trial_id: int) -> FrozenTrial:

@@ -4,41 +4,31 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import json
-import math
 import threading
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
 
 from hptune.exceptions import (
     DuplicatedStudyError,
     StudyNotFoundError,
-    TrialFinishedError,
     TrialNotFoundError,
-    TrialStateError,
 )
 from hptune.records import FrozenTrial, StudyDirection, TrialState
-from hptune.space import Distribution
-from hptune.storage.base import Storage, StudyRecord, dumps_strict, snapshot
+from hptune.storage.base import (
+    JSONValue,
+    ParamRow,
+    Storage,
+    StudyRecord,
+    not_running_error,
+    snapshot,
+)
 
 __all__ = ["InMemoryStorage"]
 
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
-
-
-def _jsonsnapshot(value: Any, what: str = "the value") -> Any:
-    # Keep the same strict-JSON guarantee as the SQL storage. Plain scalars (most
-    # parameter values) come back from JSON as they are: no round trip for them.
-    kind = type(value)
-    if kind is str or kind is bool or kind is int or value is None:
-        return value
-    if kind is float and math.isfinite(value):
-        return value
-    return json.loads(dumps_strict(value, what))
 
 
 class InMemoryStorage(Storage):
@@ -107,27 +97,23 @@ class InMemoryStorage(Storage):
         with self._lock:
             return [self.load_study(name) for name in self._studies]
 
-    def set_study_attr(self, study_id: int, key: str, value: Any, *, system: bool = False) -> None:
+    def _set_study_attr(self, study_id: int, key: str, value: JSONValue, system: bool) -> None:
         with self._lock:
             for record in self._studies.values():
                 if record.study_id == study_id:
                     attrs = record.system_attrs if system else record.user_attrs
-                    attrs[key] = _jsonsnapshot(value, f"study attribute {key!r}")
+                    attrs[key] = value.value
                     return
             raise StudyNotFoundError(f"no study with id {study_id}.")
 
-    def create_trial(
+    def _create_trial(
         self,
         study_id: int,
-        *,
-        state: TrialState = TrialState.RUNNING,
-        system_attrs: Mapping[str, Any] | None = None,
-        params: Mapping[str, tuple[Distribution, Any]] | None = None,
-        expected_number: int | None = None,
+        state: TrialState,
+        system_attrs: dict[str, JSONValue],
+        params: list[ParamRow],
+        expected_number: int | None,
     ) -> FrozenTrial:
-        if state not in (TrialState.RUNNING, TrialState.WAITING):
-            raise TrialStateError(f"a new trial is RUNNING or WAITING, got {state}.")
-        copies = _param_copies(params or {})
         with self._lock:
             if study_id not in self._trials_by_study:
                 raise StudyNotFoundError(f"no study with id {study_id}.")
@@ -136,15 +122,15 @@ class InMemoryStorage(Storage):
                 number=len(numbers),
                 trial_id=self._next_trial_id,
                 state=state,
-                system_attrs=_jsonsnapshot(dict(system_attrs or {}), "system attributes"),
+                system_attrs={key: v.value for key, v in system_attrs.items()},
                 datetime_start=_now() if state is TrialState.RUNNING else None,
             )
             self._next_trial_id += 1
             self._trials[trial.trial_id] = trial
             self._study_of[trial.trial_id] = study_id
             if expected_number is None or expected_number == trial.number:
-                for name, (distribution, value) in copies.items():
-                    trial.params[name] = value
+                for name, distribution, value in params:
+                    trial.params[name] = value.value
                     trial.distributions[name] = distribution
             numbers.append(trial)
             self._unfinished[study_id].add(trial.number)
@@ -164,7 +150,7 @@ class InMemoryStorage(Storage):
             self._touch(study_id, trial.number)
             return snapshot(trial)
 
-    def claim(self, study_id: int, trial_id: int, key: str) -> bool:
+    def _claim(self, study_id: int, trial_id: int, key: str) -> bool:
         with self._lock:
             trial = self._running(trial_id)
             holder = self._claims.setdefault((study_id, key), trial_id)
@@ -174,14 +160,11 @@ class InMemoryStorage(Storage):
             self._touch(study_id, trial.number)
             return True
 
-    def set_trial_params(
-        self, trial_id: int, params: Mapping[str, tuple[Distribution, Any]]
-    ) -> None:
-        copies = _param_copies(params)
+    def _set_trial_params(self, trial_id: int, params: list[ParamRow]) -> None:
         with self._lock:
             trial = self._running(trial_id)
-            for name, (distribution, value) in copies.items():
-                trial.params[name] = value
+            for name, distribution, value in params:
+                trial.params[name] = value.value
                 trial.distributions[name] = distribution
             self._touch(self._study_of[trial_id], trial.number)
 
@@ -200,46 +183,35 @@ class InMemoryStorage(Storage):
                 and self._heartbeats.get(trials[n].trial_id, before) < before
             ]
 
-    def set_trial_intermediate(self, trial_id: int, step: int | float, value: float) -> None:
+    def _set_trial_intermediate(self, trial_id: int, step: int | float, value: float) -> None:
         with self._lock:
             trial = self._running(trial_id)
-            trial.intermediate_values[step] = float(value)
+            trial.intermediate_values[step] = value
             self._touch(self._study_of[trial_id], trial.number)
 
-    def set_trial_attr(self, trial_id: int, key: str, value: Any, *, system: bool = False) -> None:
+    def _set_trial_attr(self, trial_id: int, key: str, value: JSONValue, system: bool) -> None:
         with self._lock:
             trial = self._running(trial_id)
             attrs = trial.system_attrs if system else trial.user_attrs
-            attrs[key] = _jsonsnapshot(value, f"attribute {key!r}")
+            attrs[key] = value.value
             self._touch(self._study_of[trial_id], trial.number)
 
-    def finish_trial(
+    def _finish_trial(
         self,
         trial_id: int,
         state: TrialState,
-        values: Sequence[float] | None = None,
-        *,
-        system_attrs: Mapping[str, Any] | None = None,
+        values: tuple[float, ...] | None,
+        system_attrs: dict[str, JSONValue],
     ) -> FrozenTrial:
-        if not state.is_finished():
-            raise TrialStateError(f"finish_trial needs a final state, got {state}.")
         with self._lock:
             trial = self._get(trial_id)
-            if trial.state.is_finished():
-                raise TrialFinishedError(
-                    f"trial {trial.number} is {trial.state.value} already; its record does not "
-                    "change."
-                )
             if trial.state is not TrialState.RUNNING:
-                raise TrialStateError(f"trial {trial.number} is {trial.state.value}, not running.")
-            attrs = {
-                **trial.system_attrs,
-                **_jsonsnapshot(dict(system_attrs or {}), "system attributes"),
-            }
+                raise not_running_error(trial.number, trial.state, finishing=True)
+            attrs = {**trial.system_attrs, **{k: v.value for k, v in system_attrs.items()}}
             finished = replace(
                 trial,
                 state=state,
-                values=None if values is None else tuple(float(v) for v in values),
+                values=values,
                 system_attrs=attrs,
                 datetime_complete=_now(),
             )
@@ -298,14 +270,5 @@ class InMemoryStorage(Storage):
     def _running(self, trial_id: int) -> FrozenTrial:
         trial = self._get(trial_id)
         if trial.state is not TrialState.RUNNING:
-            error = TrialFinishedError if trial.state.is_finished() else TrialStateError
-            raise error(
-                f"trial {trial.number} is {trial.state.value}; only a running trial can be changed."
-            )
+            raise not_running_error(trial.number, trial.state, finishing=False)
         return trial
-
-
-def _param_copies(
-    params: Mapping[str, tuple[Distribution, Any]],
-) -> dict[str, tuple[Distribution, Any]]:
-    return {name: (d, _jsonsnapshot(v, f"parameter {name!r}")) for name, (d, v) in params.items()}

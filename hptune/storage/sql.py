@@ -33,12 +33,9 @@ from hptune.exceptions import (
     DuplicatedStudyError,
     StorageError,
     StudyNotFoundError,
-    TrialFinishedError,
     TrialNotFoundError,
-    TrialStateError,
 )
 from hptune.records import FrozenTrial, StudyDirection, TrialState
-from hptune.space import Distribution
 from hptune.storage import _sql_schema as s
 from hptune.storage._sql_connect import (
     WRITE,
@@ -47,7 +44,7 @@ from hptune.storage._sql_connect import (
     sqlite_disk_error,
     sqlite_file,
 )
-from hptune.storage.base import Storage, StudyRecord, dumps_strict
+from hptune.storage.base import JSONValue, ParamRow, Storage, StudyRecord, not_running_error
 
 __all__ = ["SQLStorage"]
 
@@ -65,14 +62,6 @@ def _dumps(value: Any) -> str:
     # may be NaN or infinite (a pruned trial keeps its last intermediate value, which may
     # be NaN); they are written as JSON's common NaN/Infinity extension.
     return json.dumps(value)
-
-
-def _dump_each(attrs: Mapping[str, Any] | None, what: str) -> dict[str, str]:
-    """Return each attribute as JSON text, checked as a whole like the memory storage."""
-    if not attrs:
-        return {}
-    checked = json.loads(dumps_strict(dict(attrs), what))  # keys become strings
-    return {key: json.dumps(value) for key, value in checked.items()}
 
 
 def _reopen(url: str, engine_kwargs: Mapping[str, Any] | None) -> SQLStorage:
@@ -189,9 +178,8 @@ class SQLStorage(Storage):
     def list_studies(self) -> list[StudyRecord]:
         return self._run(lambda conn: s.study_records(conn, None), write=False)
 
-    def set_study_attr(self, study_id: int, key: str, value: Any, *, system: bool = False) -> None:
-        value_json = dumps_strict(value, f"study attribute {key!r}")
-        row = {"study_id": study_id, "system": system, "key": key, "value_json": value_json}
+    def _set_study_attr(self, study_id: int, key: str, value: JSONValue, system: bool) -> None:
+        row = {"study_id": study_id, "system": system, "key": key, "value_json": value.text}
 
         def work(conn: Connection) -> None:
             _require_study(conn, study_id)
@@ -201,19 +189,16 @@ class SQLStorage(Storage):
 
     # Trials ----------------------------------------------------------------------------
 
-    def create_trial(
+    def _create_trial(
         self,
         study_id: int,
-        *,
-        state: TrialState = TrialState.RUNNING,
-        system_attrs: Mapping[str, Any] | None = None,
-        params: Mapping[str, tuple[Distribution, Any]] | None = None,
-        expected_number: int | None = None,
+        state: TrialState,
+        system_attrs: dict[str, JSONValue],
+        params: list[ParamRow],
+        expected_number: int | None,
     ) -> FrozenTrial:
-        if state not in (TrialState.RUNNING, TrialState.WAITING):
-            raise TrialStateError(f"a new trial is RUNNING or WAITING, got {state}.")
-        attrs = _dump_each(system_attrs, "system attributes")
-        param_rows = _param_rows(0, params or {})
+        attrs = {key: value.text for key, value in system_attrs.items()}
+        param_rows = _param_rows(0, params)
         start = _now() if state is TrialState.RUNNING else None
 
         def work(conn: Connection) -> tuple[int, int, bool]:
@@ -236,11 +221,11 @@ class SQLStorage(Storage):
             return trial_id, number, with_params
 
         trial_id, number, with_params = self._run(work, write=True)
-        copied = {k: json.loads(v) for k, v in attrs.items()}
+        copied = {key: value.value for key, value in system_attrs.items()}
         trial = FrozenTrial(number, trial_id, state, system_attrs=copied, datetime_start=start)
         if with_params:
-            for row, (name, (dist, _)) in zip(param_rows, (params or {}).items(), strict=True):
-                trial.params[name] = json.loads(row["value_json"])
+            for name, dist, value in params:
+                trial.params[name] = value.value
                 trial.distributions[name] = dist
         return trial
 
@@ -262,7 +247,7 @@ class SQLStorage(Storage):
             return None
         return self._run(work, write=True)
 
-    def claim(self, study_id: int, trial_id: int, key: str) -> bool:
+    def _claim(self, study_id: int, trial_id: int, key: str) -> bool:
         row = {"study_id": study_id, "key": key, "trial_id": trial_id}
 
         def work(conn: Connection) -> bool:
@@ -275,9 +260,7 @@ class SQLStorage(Storage):
 
         return self._run(work, write=True)
 
-    def set_trial_params(
-        self, trial_id: int, params: Mapping[str, tuple[Distribution, Any]]
-    ) -> None:
+    def _set_trial_params(self, trial_id: int, params: list[ParamRow]) -> None:
         self._write_running(trial_id, self._upsert(s.trial_params), _param_rows(trial_id, params))
 
     def heartbeat(self, trial_id: int) -> None:
@@ -291,29 +274,24 @@ class SQLStorage(Storage):
     def get_stale_trials(self, study_id: int, before: dt.datetime) -> list[FrozenTrial]:
         return self._run(lambda conn: s.read_stale(conn, study_id, before), write=False)
 
-    def set_trial_intermediate(self, trial_id: int, step: int | float, value: float) -> None:
-        value = float(value)
+    def _set_trial_intermediate(self, trial_id: int, step: int | float, value: float) -> None:
         # NULL stands for NaN, which SQLite cannot store.
         row = dict(trial_id=trial_id, step=float(step), value=None if math.isnan(value) else value)
         self._write_running(trial_id, self._upsert(s.trial_intermediates), [row])
 
-    def set_trial_attr(self, trial_id: int, key: str, value: Any, *, system: bool = False) -> None:
-        value_json = dumps_strict(value, f"attribute {key!r}")
-        row = {"trial_id": trial_id, "system": system, "key": key, "value_json": value_json}
+    def _set_trial_attr(self, trial_id: int, key: str, value: JSONValue, system: bool) -> None:
+        row = {"trial_id": trial_id, "system": system, "key": key, "value_json": value.text}
         self._write_running(trial_id, self._upsert(s.trial_attrs), [row])
 
-    def finish_trial(
+    def _finish_trial(
         self,
         trial_id: int,
         state: TrialState,
-        values: Sequence[float] | None = None,
-        *,
-        system_attrs: Mapping[str, Any] | None = None,
+        values: tuple[float, ...] | None,
+        system_attrs: dict[str, JSONValue],
     ) -> FrozenTrial:
-        if not state.is_finished():
-            raise TrialStateError(f"finish_trial needs a final state, got {state}.")
-        values_json = None if values is None else _dumps([float(v) for v in values])
-        attrs = _dump_each(system_attrs, "system attributes")
+        values_json = None if values is None else _dumps(list(values))
+        attrs = {key: value.text for key, value in system_attrs.items()}
 
         def work(conn: Connection) -> FrozenTrial:
             seq = s.bump_study_of_trial(conn, trial_id)
@@ -444,15 +422,7 @@ class SQLStorage(Storage):
         row = conn.execute(query).first()
         if row is None:
             return TrialNotFoundError(f"no trial with id {trial_id}.")
-        state = TrialState(row.state)
-        if state.is_finished():
-            return TrialFinishedError(
-                f"trial {row.number} is {state.value} already; its record does not change."
-            )
-        doing = "finished" if finishing else "changed"
-        return TrialStateError(
-            f"trial {row.number} is {state.value}; only a running trial can be {doing}."
-        )
+        return not_running_error(row.number, TrialState(row.state), finishing=finishing)
 
     def _study_not_found(self, conn: Connection, name: str) -> StudyNotFoundError:
         names = conn.scalars(sa.select(s.studies.c.name).order_by(s.studies.c.id))
@@ -472,15 +442,13 @@ def _inserted_id(result: sa.CursorResult[Any]) -> int:
     return int(key[0])
 
 
-def _param_rows(
-    trial_id: int, params: Mapping[str, tuple[Distribution, Any]]
-) -> list[dict[str, Any]]:
+def _param_rows(trial_id: int, params: list[ParamRow]) -> list[dict[str, Any]]:
     return [
         dict(
             trial_id=trial_id,
             name=name,
-            value_json=dumps_strict(value, f"parameter {name!r}"),
+            value_json=value.text,
             distribution_json=_dumps(distribution.to_dict()),
         )
-        for name, (distribution, value) in params.items()
+        for name, distribution, value in params
     ]

@@ -807,3 +807,22 @@ def test_a_deleted_and_recreated_study_is_read_afresh(storage: Storage) -> None:
     again = storage.create_study("s", [StudyDirection.MINIMIZE])
     storage.create_trial(again.study_id)
     assert [t.number for t in storage.get_trials(again.study_id)] == [0]
+
+
+def test_bad_arguments_are_refused_before_anything_is_written(storage: Storage) -> None:
+    study = storage.create_study("s", [StudyDirection.MINIMIZE])
+    trial = storage.create_trial(study.study_id)
+    cursor, _ = storage.read_changes(study.study_id, 0)
+    with pytest.raises(InvalidValueError, match="step=-1"):
+        storage.set_trial_intermediate(trial.trial_id, -1, 0.5)
+    with pytest.raises(InvalidValueError, match="step=nan"):
+        storage.set_trial_intermediate(trial.trial_id, math.nan, 0.5)
+    with pytest.raises(InvalidValueError, match="claim key"):
+        storage.claim(study.study_id, trial.trial_id, 3)  # type: ignore[arg-type]
+    with pytest.raises(InvalidValueError, match="'bad'"):
+        storage.set_trial_params(
+            trial.trial_id, {"ok": (Float(0, 1), 0.5), "bad": (Float(0, 1), b"x")}
+        )
+    with pytest.raises(TrialStateError, match="final state"):
+        storage.finish_trial(trial.trial_id, TrialState.RUNNING)
+    assert storage.read_changes(study.study_id, cursor) == (cursor, [])
