@@ -15,8 +15,8 @@ change. A view stays the same while the history moves on.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, overload
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, overload
 
 from hptune.exceptions import StorageError, StudyNotFoundError
 from hptune.records import FrozenTrial, TrialState
@@ -24,7 +24,37 @@ from hptune.records import FrozenTrial, TrialState
 if TYPE_CHECKING:
     from hptune.storage.base import Storage
 
-__all__ = ["FinishedReader", "History", "HistoryView", "as_view"]
+__all__ = ["FinishedReader", "History", "HistoryView", "Memo", "as_view"]
+
+
+class Memo:
+    """What readers derive from one history (encoded parameters...), shared by them all.
+
+    Every view of a history carries its memo, so a sampler, the samplers inside ``auto``
+    and a fresh sampler object all find what one of them derived already. A history that
+    starts over gets a new memo; a plain list of trials gets one of its own. Callers hold
+    :attr:`lock` while they read or extend an item.
+    """
+
+    __slots__ = ("_items", "lock")
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self._items: dict[tuple[Hashable, ...], Any] = {}
+
+    def get(self, key: tuple[Hashable, ...], make: Callable[[], Any], *, keep: int = 8) -> Any:
+        """The item under ``key``, made by ``make()`` if absent.
+
+        At most ``keep`` items of the same kind (``key[0]``) are kept, the oldest dropped
+        first: a define-by-run study whose joint space grows leaves old spaces behind.
+        """
+        item = self._items.get(key)
+        if item is None:
+            same = [k for k in self._items if k[:1] == key[:1]]
+            for old in same[: max(0, len(same) - keep + 1)]:
+                del self._items[old]
+            item = self._items[key] = make()
+        return item
 
 
 class History:
@@ -47,6 +77,7 @@ class History:
         self._unfinished: set[int] = set()
         self._finished: list[FrozenTrial] = []  # in the order this history saw them finish
         self._max_step = 0.0  # the largest step a finished trial reported
+        self._memo = Memo()
 
     def advance(self, storage: Storage, study_id: int) -> HistoryView:
         """Read what changed since the last read, merge it, and return a view of the whole."""
@@ -86,6 +117,7 @@ class History:
             len(self._finished),
             self._max_step,
             exclude,
+            self._memo,
         )
 
     def _merge(self, changes: Sequence[tuple[int, FrozenTrial]], cursor: int) -> bool:
@@ -125,6 +157,7 @@ class HistoryView(Sequence[FrozenTrial]):
     read-only.
 
     Attributes:
+        memo: what readers derived from this history (shared by every view of it).
         token: identifies the history the view was taken from. Two views with the same
             token list finished trials in the same order, so a reader may remember how
             many it has seen (:attr:`n_seen`) and ask only for those that finished since.
@@ -139,6 +172,7 @@ class HistoryView(Sequence[FrozenTrial]):
         "_n",
         "_running",
         "_trials",
+        "memo",
         "n_seen",
         "token",
     )
@@ -153,8 +187,10 @@ class HistoryView(Sequence[FrozenTrial]):
         n_seen: int,
         max_step: float,
         exclude: int | None,
+        memo: Memo,
     ) -> None:
         self.token = token
+        self.memo = memo
         self._trials = trials
         self._n = n
         self._running = running
@@ -218,6 +254,7 @@ class HistoryView(Sequence[FrozenTrial]):
             self.n_seen,
             self._max_step,
             position,
+            self.memo,
         )
 
     def finished_since(self, n_seen: int) -> list[FrozenTrial]:
@@ -278,6 +315,7 @@ def as_view(history: Sequence[FrozenTrial]) -> HistoryView:
         len(finished),
         max(steps, default=0.0),
         None,
+        Memo(),
     )
 
 

@@ -10,10 +10,8 @@ can be taken at a rung (multi-fidelity, BOHB).
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -27,9 +25,10 @@ __all__ = [
     "COMPLETE",
     "FAIL",
     "PRUNED",
-    "HistoryEncoder",
     "Observations",
     "encode_params",
+    "joint_space",
+    "observations",
     "union_space",
 ]
 
@@ -40,7 +39,7 @@ IntArray = npt.NDArray[np.int64]
 COMPLETE, PRUNED, FAIL = 0, 1, 2
 _STATE_CODES = {TrialState.COMPLETE: COMPLETE, TrialState.PRUNED: PRUNED, TrialState.FAIL: FAIL}
 
-# Spaces whose arrays are cached per sampler (a study usually has one).
+# Spaces whose arrays are kept per history (a study usually has one).
 _CACHE_SIZE = 8
 
 
@@ -249,69 +248,59 @@ def encode_params(
     return row
 
 
-class HistoryEncoder:
-    """A study's history as arrays over each space asked for, grown as trials finish.
+def joint_space(history: Sequence[FrozenTrial]) -> dict[str, Distribution]:
+    """The union of the parameters of the finished trials (see :func:`union_space`).
 
-    Finished trials are encoded once (the history's
-    :class:`~hptune.history.FinishedReader` gives each one once); the running ones'
-    points are encoded at each call, as they change. Thread-safe. A memo of the history:
-    it pickles empty and is rebuilt from the history afterwards.
+    Kept in the history's memo: every sampler reading the history shares it.
     """
+    view = as_view(history)
+    with view.memo.lock:
+        return union_space(view, view.memo.get(("union",), _UnionCache, keep=1))
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._union = _UnionCache()
-        self._encoded: dict[tuple[Any, ...], _Encoded] = {}
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (HistoryEncoder, ())
+def observations(request: ProposalRequest, rung_need: int | None) -> Observations:
+    """Return the history of ``request`` as arrays over its space.
 
-    def joint_space(self, history: Sequence[FrozenTrial]) -> dict[str, Distribution]:
-        """The union of the parameters of the finished trials (see :func:`union_space`)."""
-        with self._lock:
-            return union_space(history, self._union)
-
-    def observations(self, request: ProposalRequest, rung_need: int | None) -> Observations:
-        """Return the history of ``request`` as arrays over its space.
-
-        With a rung-based pruner (``request.budgets``) and ``rung_need``, the
-        observations are taken at the highest budget ``rung_need`` trials reached.
-        """
-        names = tuple(sorted(request.space))
-        space = {name: request.space[name] for name in names}
-        maximize = [d is StudyDirection.MAXIMIZE for d in request.directions]
-        signs = np.where(maximize, -1.0, 1.0)
-        key = (tuple(space.items()), request.directions)
-        with self._lock:
-            encoded = self._encoded.get(key)
-            if encoded is None:
-                if len(self._encoded) >= _CACHE_SIZE:
-                    self._encoded.pop(next(iter(self._encoded)))
-                encoded = self._encoded[key] = _Encoded(names, space, len(signs))
-            encoded.update(request.history, signs)
-            n = encoded.n
-            x, y = encoded.x[:n].copy(), encoded.y[:n].copy()
-            state, step = encoded.state[:n].copy(), encoded.step[:n].copy()
-            numbers, violation = encoded.numbers[:n].copy(), encoded.violation[:n].copy()
-            budget = None
-            if request.budgets and len(signs) == 1 and rung_need is not None:
-                budget = _fidelity(encoded, request.budgets, rung_need, signs, state, y)
-        pending = [encode_params(t, names, space) for t in as_view(request.history).running()]
-        arrays = [x, y, state, step, numbers, violation]
-        pending_x = np.array(pending).reshape(len(pending), len(names))
-        for array in (*arrays, pending_x):
-            array.flags.writeable = False
-        return Observations(
-            names,
-            space,
-            x,
-            y,
-            state,
-            step,
-            numbers,
-            pending_x,
-            encoded.cardinality,
-            encoded.categorical,
-            budget,
-            violation,
+    Finished trials are encoded once per history and space, in the history's memo (every
+    sampler reading the history shares them: those inside ``auto`` too); the running
+    trials' points are encoded at each call, as they change. With a rung-based pruner
+    (``request.budgets``) and ``rung_need``, the observations are taken at the highest
+    budget ``rung_need`` trials reached.
+    """
+    names = tuple(sorted(request.space))
+    space = {name: request.space[name] for name in names}
+    maximize = [d is StudyDirection.MAXIMIZE for d in request.directions]
+    signs = np.where(maximize, -1.0, 1.0)
+    key = (tuple(space.items()), request.directions)
+    view = as_view(request.history)
+    with view.memo.lock:
+        encoded = view.memo.get(
+            ("encoded", key), lambda: _Encoded(names, space, len(signs)), keep=_CACHE_SIZE
         )
+        encoded.update(view, signs)
+        n = encoded.n
+        x, y = encoded.x[:n].copy(), encoded.y[:n].copy()
+        state, step = encoded.state[:n].copy(), encoded.step[:n].copy()
+        numbers, violation = encoded.numbers[:n].copy(), encoded.violation[:n].copy()
+        budget = None
+        if request.budgets and len(signs) == 1 and rung_need is not None:
+            budget = _fidelity(encoded, request.budgets, rung_need, signs, state, y)
+    pending = [encode_params(t, names, space) for t in view.running()]
+    arrays = [x, y, state, step, numbers, violation]
+    pending_x = np.array(pending).reshape(len(pending), len(names))
+    for array in (*arrays, pending_x):
+        array.flags.writeable = False
+    return Observations(
+        names,
+        space,
+        x,
+        y,
+        state,
+        step,
+        numbers,
+        pending_x,
+        encoded.cardinality,
+        encoded.categorical,
+        budget,
+        violation,
+    )

@@ -25,7 +25,14 @@ import numpy as np
 import numpy.typing as npt
 
 from hptune.records import FrozenTrial, StudyDirection
-from hptune.samplers._encoding import COMPLETE, FAIL, PRUNED, HistoryEncoder, Observations
+from hptune.samplers._encoding import (
+    COMPLETE,
+    FAIL,
+    PRUNED,
+    Observations,
+    joint_space,
+    observations,
+)
 from hptune.samplers.base import Proposal, ProposalRequest, Sampler, trial_uniform
 from hptune.samplers.qmc import sequence_point
 from hptune.space import Distribution
@@ -91,9 +98,8 @@ class ModelBasedSampler(Sampler):
         self.seed = secrets.randbits(63) if seed is None else int(seed)
         self.n_startup_trials = n_startup_trials
         self.random_fraction = float(random_fraction)
-        self._encoder = HistoryEncoder()
 
-    # Caches are memos of the history (the encoder pickles empty): subclasses drop theirs.
+    # Subclasses drop their caches (memos of the history) when pickled.
     def __getstate__(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
@@ -112,7 +118,7 @@ class ModelBasedSampler(Sampler):
 
     def infer_space(self, history: Sequence[FrozenTrial]) -> dict[str, Distribution]:
         """Return the union of the parameters of the finished trials (conditional ones too)."""
-        return self._encoder.joint_space(history)
+        return joint_space(history)
 
     def propose(self, request: ProposalRequest) -> Proposal:
         if not request.space:
@@ -141,7 +147,7 @@ class ModelBasedSampler(Sampler):
         # With a rung-based pruner, the model is fitted at the highest rung that this many
         # trials reached (BOHB).
         need = max(self.n_startup_trials, len(request.space) + 1)
-        return self._encoder.observations(request, need if self.multi_fidelity == "rung" else None)
+        return observations(request, need if self.multi_fidelity == "rung" else None)
 
     def _design_point(self, obs: Observations, number: int) -> FloatArray:
         return np.asarray(sequence_point(obs.space, self.seed, number))

@@ -280,3 +280,31 @@ def test_with_a_rung_pruner_the_model_sees_the_highest_budget_enough_trials_reac
             assert obs.state[row] == PRUNED
     # Without a pruner there is no budget.
     assert Recorder().observations(request_for(study)).budget is None
+
+
+def test_samplers_reading_one_history_encode_each_finished_trial_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from hptune.samplers import _encoding
+
+    study = ht.create_study(sampler="random", seed=0)
+    for _ in range(30):
+        trial = study.ask(SPACE)
+        study.tell(trial, float(trial.params["x"]))
+    view = study.storage.history(study.study_id).advance(study.storage, study.study_id)
+    request = ProposalRequest(30, SPACE, view, study.directions)
+    encoded: list[int] = []
+    original = _encoding.encode_params
+
+    def counting(trial: Any, *args: Any) -> Any:
+        encoded.append(trial.number)
+        return original(trial, *args)
+
+    monkeypatch.setattr(_encoding, "encode_params", counting)
+    ht.TPESampler(seed=1).propose(request)
+    assert sorted(encoded) == list(range(30))
+    ht.GPSampler(seed=1).propose(request)  # another sampler, the same history: no re-encoding
+    ht.TPESampler(seed=2).propose(request)
+    assert sorted(encoded) == list(range(30))
+    ht.TPESampler(seed=1).propose(ProposalRequest(30, SPACE, list(view), study.directions))
+    assert len(encoded) == 60  # a plain list is a history of its own
