@@ -287,6 +287,22 @@ class Repeated:
         return f"{fmt(min(self.means))}-{fmt(max(self.means))}"
 
 
+def upper_bound_verdict(ratios: Sequence[float], bound: float, n_se: float = 2.0) -> str:
+    """A verdict on repeated ratios against an upper ``bound``: the mean, its standard
+    error over the repetitions, each ratio, and met / missed / not shown, where met and
+    missed need the mean ``n_se`` standard errors clear of the bound."""
+    mean = statistics.fmean(ratios)
+    se = statistics.stdev(ratios) / math.sqrt(len(ratios)) if len(ratios) > 1 else math.nan
+    if len(ratios) > 1 and mean + n_se * se <= bound:
+        verdict = f"**met** ({n_se:g} standard errors below the bound)"
+    elif len(ratios) > 1 and mean - n_se * se > bound:
+        verdict = f"**missed** ({n_se:g} standard errors above the bound)"
+    else:
+        verdict = "**not shown**: within the noise of the bound"
+    each = ", ".join(f"{r:.2f}" for r in ratios)
+    return f"{mean:.2f}x ± {se:.2f} over {len(ratios)} repetitions ({each}), {verdict}"
+
+
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 

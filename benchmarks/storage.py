@@ -20,6 +20,10 @@ connection and printed in the report:
   ``?synchronous=normal`` on the URL; Optuna the same two pragmas set on each connection of
   its engine): a power cut may lose the last commits.
 
+Every measurement is repeated (``--repeats``, 5 by default), each repetition with fresh
+processes, files and databases, the repetitions taking turns (every storage once, then
+again); the report pools their samples and gives the spread of their means.
+
 Run::
 
     python benchmarks/storage.py --out benchmarks/results/storage.md   # full: 10,000 trials
@@ -38,6 +42,7 @@ import argparse
 import contextlib
 import multiprocessing
 import shlex
+import statistics
 import sys
 import tempfile
 import time
@@ -48,7 +53,7 @@ from pathlib import Path
 from typing import Any
 
 from _common import (
-    Stats,
+    Repeated,
     describe_environment,
     fresh_postgres_database,
     load_average,
@@ -57,6 +62,7 @@ from _common import (
     optuna_version,
     postgres_problem,
     postgres_url,
+    upper_bound_verdict,
     write_section,
 )
 
@@ -73,6 +79,9 @@ STORAGE_NAMES = {
 # Targets from the storage issue.
 MAX_GROWTH = 2.0  # cost at 10,000 trials / cost at 100
 MIN_SQLITE_SPEEDUP = 5.0  # Optuna's RDB on SQLite / hptune on SQLite
+# From the history issue: SQLite and PostgreSQL at 10,000 trials within this of trial 100.
+MAX_GROWTH_SQL = 1.2
+NOISE_SE = 2.0  # a target is met only this many standard errors clear of its bound
 
 
 def _value(params: dict[str, Any]) -> float:
@@ -186,12 +195,22 @@ class Case:
     lib: str
     storage: str
     checkpoints: list[int]
-    stats: dict[int, Stats] = field(default_factory=dict)  # ms per ask+tell, by checkpoint
+    stats: dict[int, Repeated] = field(default_factory=dict)  # ms per ask+tell, by checkpoint
     settings: str = ""  # SQLite's journal mode and sync level, as read from the connection
     seconds: float = 0.0  # time spent in ask+tell, all trials
     skipped: str | None = None  # why nothing (more) was measured
     capped: list[int] = field(default_factory=list)  # checkpoints left out on purpose
-    times: list[float] = field(default_factory=list, repr=False)
+    times: list[float] = field(default_factory=list, repr=False)  # the running repetition
+    runs: list[list[float]] = field(default_factory=list, repr=False)  # one per repetition
+
+    def growth(self, last: int, first: int) -> list[float]:
+        """Each repetition's mean at ``last`` over its mean at ``first``."""
+        out = []
+        for run in self.runs:
+            a, b = _window(run, last), _window(run, first)
+            if a and b:
+                out.append(statistics.fmean(a) / statistics.fmean(b))
+        return out
 
     @property
     def n_trials(self) -> int:
@@ -208,6 +227,8 @@ def measure_storage(cases: list[Case], urls: dict[str, str | None]) -> None:
     """
     context = multiprocessing.get_context("spawn")
     workers: dict[str, tuple[Any, Connection]] = {}
+    for case in cases:
+        case.times = []
     try:
         for case in cases:
             parent, child = context.Pipe()
@@ -249,49 +270,68 @@ def measure_storage(cases: list[Case], urls: dict[str, str | None]) -> None:
                 process.kill()  # our own child, stuck
                 process.join()
     for case in cases:
-        case.seconds = sum(case.times)
+        case.seconds += sum(case.times)
+        if case.times:
+            case.runs.append(case.times)
         for c in case.checkpoints:
-            if c + HALF_WINDOW <= len(case.times):
-                case.stats[c] = Stats.of(case.times[max(0, c - HALF_WINDOW) : c + HALF_WINDOW])
+            windows = [w for w in (_window(run, c) for run in case.runs) if w]
+            if windows:
+                case.stats[c] = Repeated.of(windows)
+
+
+def _window(times: list[float], c: int) -> list[float]:
+    """The trials around checkpoint ``c`` (empty when the run did not reach them)."""
+    if c + HALF_WINDOW > len(times):
+        return []
+    return times[max(0, c - HALF_WINDOW) : c + HALF_WINDOW]
 
 
 def run_all(args: argparse.Namespace, checkpoints: list[int]) -> list[Case]:
     libs = ["hptune"] + (["optuna"] if optuna_version() else [])
     pg_problem = postgres_problem(args.postgres_url) if "postgresql" in args.storages else None
     cases: list[Case] = []
-    with tempfile.TemporaryDirectory(prefix="hptune-bench-") as tmp:
-        for storage in args.storages:
-            group = []
-            for lib in libs:
-                case = Case(lib, storage, checkpoints)
-                if lib == "optuna" and storage != "memory" and args.optuna_sql_trials:
-                    case.checkpoints = [c for c in checkpoints if c <= args.optuna_sql_trials]
-                    case.capped = [c for c in checkpoints if c > args.optuna_sql_trials]
-                cases.append(case)
-                if storage == "postgresql" and pg_problem:
-                    case.skipped = (
-                        f"PostgreSQL unreachable at {masked(args.postgres_url)}: {pg_problem}"
-                    )
-                elif case.checkpoints:
-                    group.append(case)
-            if not group:
-                continue
-            plan = ", ".join(f"{c.lib} {c.n_trials}" for c in group)
-            print(f"{STORAGE_NAMES[storage]}: {plan} trials", file=sys.stderr, flush=True)
-            with contextlib.ExitStack() as stack:
-                urls: dict[str, str | None] = {}
-                for case in group:
-                    if storage == "memory":
-                        urls[case.lib] = None
-                    elif storage.startswith("sqlite"):
-                        relaxed = storage == "sqlite-normal" and case.lib == "hptune"
-                        query = "?synchronous=normal" if relaxed else ""
-                        urls[case.lib] = f"sqlite:///{tmp}/{storage}-{case.lib}.db{query}"
-                    else:
-                        urls[case.lib] = stack.enter_context(
-                            fresh_postgres_database(args.postgres_url, f"storage_{case.lib}")
-                        )
-                measure_storage(group, urls)
+    groups: dict[str, list[Case]] = {}
+    for storage in args.storages:
+        group = groups[storage] = []
+        for lib in libs:
+            case = Case(lib, storage, checkpoints)
+            if lib == "optuna" and storage != "memory" and args.optuna_sql_trials:
+                case.checkpoints = [c for c in checkpoints if c <= args.optuna_sql_trials]
+                case.capped = [c for c in checkpoints if c > args.optuna_sql_trials]
+            cases.append(case)
+            if storage == "postgresql" and pg_problem:
+                case.skipped = (
+                    f"PostgreSQL unreachable at {masked(args.postgres_url)}: {pg_problem}"
+                )
+            elif case.checkpoints:
+                group.append(case)
+    # Repetitions take turns too: every storage once, then every storage again, ...
+    for rep in range(args.repeats):
+        with tempfile.TemporaryDirectory(prefix="hptune-bench-") as tmp:
+            for storage, group in groups.items():
+                group = [c for c in group if not c.skipped]
+                if not group:
+                    continue
+                plan = ", ".join(f"{c.lib} {c.n_trials}" for c in group)
+                print(
+                    f"{STORAGE_NAMES[storage]} ({rep + 1}/{args.repeats}): {plan} trials",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                with contextlib.ExitStack() as stack:
+                    urls: dict[str, str | None] = {}
+                    for case in group:
+                        if storage == "memory":
+                            urls[case.lib] = None
+                        elif storage.startswith("sqlite"):
+                            relaxed = storage == "sqlite-normal" and case.lib == "hptune"
+                            query = "?synchronous=normal" if relaxed else ""
+                            urls[case.lib] = f"sqlite:///{tmp}/{storage}-{case.lib}.db{query}"
+                        else:
+                            urls[case.lib] = stack.enter_context(
+                                fresh_postgres_database(args.postgres_url, f"storage_{case.lib}")
+                            )
+                    measure_storage(group, urls)
     return cases
 
 
@@ -301,7 +341,7 @@ def _fmt(ms: float | None) -> str:
     return f"{ms:.3f}" if ms < 1 else f"{ms:.2f}" if ms < 10 else f"{ms:.1f}"
 
 
-def _ratio(a: Stats | None, b: Stats | None) -> str:
+def _ratio(a: Repeated | None, b: Repeated | None) -> str:
     """The ratio of two means, or n/a where one is missing."""
     return "n/a" if a is None or b is None else f"{a.mean / b.mean:.1f}x"
 
@@ -322,10 +362,13 @@ def report(args: argparse.Namespace, checkpoints: list[int], cases: list[Case]) 
         "4 parameters (log float, float, int, categorical), declarative ask then tell, one "
         "client per study from trial 0 onwards. Milliseconds per ask+tell over the "
         f"{window} trials around each checkpoint (trials c-{HALF_WINDOW} to "
-        f"c+{HALF_WINDOW - 1}): mean, median and 99th percentile (nearest rank, the second "
-        f"largest of {window}). Each library runs in a fresh process of its own; on each "
-        f"storage the two take turns of {TURN} trials, so both see the same background load. "
-        "SQLite is a file in a temporary directory, PostgreSQL a new database per library. "
+        f"c+{HALF_WINDOW - 1}): mean, median and 99th percentile (nearest rank) pooled over "
+        f"{args.repeats} repetitions, and the *spread* of the repetitions' means (lowest-"
+        "highest). Each library runs in a fresh process of its own; on each "
+        f"storage the two take turns of {TURN} trials, so both see the same background load, "
+        "and the repetitions take turns too (every storage once, then again). "
+        "SQLite is a new file in a temporary directory, PostgreSQL a new database per library "
+        "and repetition. "
         "*Optuna / hptune* (of the means) above 1 means hptune is faster; *growth* is a "
         "library's mean cost at that checkpoint divided by its own at the first checkpoint.",
         "",
@@ -350,7 +393,7 @@ def report(args: argparse.Namespace, checkpoints: list[int], cases: list[Case]) 
                     STORAGE_NAMES[storage],
                     f"{c:,}",
                     *_fmt_stats(hs),
-                    *(_fmt_stats(os_) if peer else ["not installed", "", ""]),
+                    *(_fmt_stats(os_) if peer else ["not installed", "", "", ""]),
                     _ratio(os_, hs),
                     _ratio(hs, h0),
                     _ratio(os_, o0),
@@ -363,9 +406,11 @@ def report(args: argparse.Namespace, checkpoints: list[int], cases: list[Case]) 
             "hptune mean",
             "median",
             "p99",
+            "spread",
             "Optuna mean",
             "median",
             "p99",
+            "spread",
             "Optuna / hptune",
             "hptune growth",
             "Optuna growth",
@@ -375,22 +420,25 @@ def report(args: argparse.Namespace, checkpoints: list[int], cases: list[Case]) 
     measured = [c for c in cases if c.stats]
     lines += [
         "",
-        "Time spent in ask+tell, all trials: "
+        "Time spent in ask+tell, all trials of all repetitions: "
         + "; ".join(f"{STORAGE_NAMES[c.storage]} {c.lib} {c.seconds:.0f} s" for c in measured)
         + ".",
     ]
     lines += ["", "### Targets from the storage issue (on the means)", ""]
     lines += _targets(args, checkpoints, by)
+    lines += ["", "### Target from the history issue (growth per repetition)", ""]
+    lines += _growth_targets(args, checkpoints, by)
     missing = _not_measured(args, checkpoints, cases)
     if missing:
         lines += ["", "### Not measured", "", *missing]
     return "\n".join(lines) + "\n"
 
 
-def _fmt_stats(stats: Stats | None) -> list[str]:
+def _fmt_stats(stats: Repeated | None) -> list[str]:
     if stats is None:
-        return ["not measured", "", ""]
-    return [_fmt(stats.mean), _fmt(stats.median), _fmt(stats.p99)]
+        return ["not measured", "", "", ""]
+    pooled = stats.pooled
+    return [_fmt(pooled.mean), _fmt(pooled.median), _fmt(pooled.p99), stats.spread(_fmt)]
 
 
 def _targets(args: argparse.Namespace, checkpoints: list[int], by: dict[Any, Case]) -> list[str]:
@@ -429,6 +477,30 @@ def _targets(args: argparse.Namespace, checkpoints: list[int], by: dict[Any, Cas
     return out or ["- Nothing to check: no measurement."]
 
 
+def _growth_targets(
+    args: argparse.Namespace, checkpoints: list[int], by: dict[Any, Case]
+) -> list[str]:
+    out = []
+    first, last = checkpoints[0], checkpoints[-1]
+    for storage in ("sqlite", "sqlite-normal", "postgresql"):
+        h = by.get(("hptune", storage))
+        if h is None or storage not in args.storages:
+            continue
+        growth = h.growth(last, first)
+        if not growth:
+            out.append(f"- {STORAGE_NAMES[storage]}: not measured.")
+            continue
+        if last < 10_000:
+            verdict = f"not checked (the target is for trial 10,000; this run stopped at {last:,})"
+        else:
+            verdict = upper_bound_verdict(growth, MAX_GROWTH_SQL, NOISE_SE)
+        out.append(
+            f"- {STORAGE_NAMES[storage]}: hptune's mean cost at trial {last:,} within "
+            f"{MAX_GROWTH_SQL}x of trial {first}: {verdict}."
+        )
+    return out or ["- Nothing to check: no SQL storage measured."]
+
+
 def _not_measured(args: argparse.Namespace, checkpoints: list[int], cases: list[Case]) -> list[str]:
     out = []
     if checkpoints[-1] < 10_000:
@@ -464,6 +536,9 @@ def main() -> None:
         "it, and this number itself",
     )
     parser.add_argument("--quick", action="store_true", help="checkpoints 100 and 1000 only")
+    parser.add_argument(
+        "--repeats", type=int, default=5, help="repetitions, each with fresh databases (default 5)"
+    )
     parser.add_argument(
         "--storages",
         default=",".join(STORAGES),
