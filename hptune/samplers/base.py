@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from hptune.history import FinishedReader, as_view
 from hptune.records import FrozenTrial, StudyDirection, TrialState
 from hptune.seeding import trial_uniform
 from hptune.space import Distribution
@@ -98,15 +99,30 @@ def infer_space(history: Sequence[FrozenTrial]) -> dict[str, Distribution]:
     """Return the parameters every finished (complete or pruned) trial shares.
 
     A parameter whose distribution changed between trials is left out. Sorted by name.
+    Kept in the history's memo and extended as trials finish, so an ask does not rescan
+    the history.
     """
-    space: dict[str, Distribution] | None = None
-    for trial in history:
-        if trial.state not in (TrialState.COMPLETE, TrialState.PRUNED):
-            continue
-        if space is None:
-            space = dict(trial.distributions)
-        else:
-            space = {k: d for k, d in space.items() if trial.distributions.get(k) == d}
-        if not space:
-            break
-    return dict(sorted((space or {}).items()))
+    view = as_view(history)
+    with view.memo.lock:
+        shared: _SharedSpace = view.memo.get(("shared-space",), _SharedSpace, keep=1)
+        return shared.update(view)
+
+
+class _SharedSpace:
+    """The parameters every finished (complete or pruned) trial shares, kept up to date."""
+
+    def __init__(self) -> None:
+        self.reader = FinishedReader()
+        self.space: dict[str, Distribution] | None = None
+
+    def update(self, history: Sequence[FrozenTrial]) -> dict[str, Distribution]:
+        for trial in self.reader.new_finished(history):
+            if trial.state not in (TrialState.COMPLETE, TrialState.PRUNED):
+                continue
+            if self.space is None:
+                self.space = dict(trial.distributions)
+            else:
+                self.space = {
+                    k: d for k, d in self.space.items() if trial.distributions.get(k) == d
+                }
+        return dict(sorted((self.space or {}).items()))

@@ -84,6 +84,7 @@ from hptune.samplers.base import (
     Proposal,
     ProposalRequest,
     Sampler,
+    infer_space,
     trial_uniform,
 )
 from hptune.space import Categorical, Distribution
@@ -186,7 +187,6 @@ class CmaEsSampler(Sampler):
         self.margin = margin
         self._lock = threading.Lock()
         self._replays: dict[tuple[Any, ...], _Replay] = {}
-        self._joint = _JointSpace()
 
     def __repr__(self) -> str:
         return (
@@ -197,7 +197,7 @@ class CmaEsSampler(Sampler):
     # Caches are memos of the history: rebuilt after pickling (processes executor).
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        for key in ("_lock", "_replays", "_joint"):
+        for key in ("_lock", "_replays"):
             state.pop(key, None)
         return state
 
@@ -205,12 +205,10 @@ class CmaEsSampler(Sampler):
         self.__dict__.update(state)
         self._lock = threading.Lock()
         self._replays = {}
-        self._joint = _JointSpace()
 
     def infer_space(self, history: Sequence[FrozenTrial]) -> dict[str, Distribution]:
         """Return the parameters every finished (complete or pruned) trial shares."""
-        with self._lock:
-            return self._joint.update(history)
+        return infer_space(history)
 
     def propose_one(self, request: ProposalRequest, name: str, distribution: Distribution) -> Any:
         """Draw a parameter outside the joint space uniformly (seeded)."""
@@ -280,29 +278,6 @@ def _check_single_objective(directions: Sequence[StudyDirection]) -> None:
 def _is_numeric(dist: Distribution) -> bool:
     """Whether CMA-ES models the parameter: floats and integers with more than one value."""
     return not isinstance(dist, Categorical) and (dist.cardinality() or 2) > 1
-
-
-class _JointSpace:
-    """The parameters every finished (complete or pruned) trial shares, kept up to date."""
-
-    def __init__(self) -> None:
-        self.scanner = FinishedReader()
-        self.space: dict[str, Distribution] | None = None
-
-    def update(self, history: Sequence[FrozenTrial]) -> dict[str, Distribution]:
-        fresh = self.scanner.new_finished(history)
-        if self.scanner.reset:
-            self.space = None
-        for trial in fresh:
-            if trial.state not in (TrialState.COMPLETE, TrialState.PRUNED):
-                continue
-            if self.space is None:
-                self.space = dict(trial.distributions)
-            else:
-                self.space = {
-                    k: d for k, d in self.space.items() if trial.distributions.get(k) == d
-                }
-        return dict(sorted((self.space or {}).items()))
 
 
 @dataclass(frozen=True, slots=True)
