@@ -95,18 +95,13 @@ class History:
                     self._reset()
                     continue
                 if self._merge(changes, current):
-                    return self._view(None)
+                    return self._view()
         raise StorageError(
             f"the trials of study {study_id} are not numbered 0, 1, 2, ... without gaps; "
             "the database was changed by something else than hptune."
         )
 
-    def view(self, exclude: int | None = None) -> HistoryView:
-        """Return the trials as read so far, leaving out trial number ``exclude``."""
-        with self._lock:
-            return self._view(exclude)
-
-    def _view(self, exclude: int | None) -> HistoryView:
+    def _view(self) -> HistoryView:
         running = {n: self._trials[n] for n in self._unfinished}
         return HistoryView(
             self.token,
@@ -116,7 +111,7 @@ class History:
             self._finished,
             len(self._finished),
             self._max_step,
-            exclude,
+            None,
             self._memo,
         )
 
