@@ -148,6 +148,17 @@ class Study:
         """Return the study's trials ordered by number, optionally only some states."""
         return self._read().select(states)
 
+    def history_view(self) -> HistoryView:
+        """The study's trials as a read-only sequence ordered by number, without a copy.
+
+        Advanced by what changed in the storage since the last read; a view stays the
+        same while the study moves on. ``view.finished_since(n)`` gives the trials that
+        finished after the first ``n`` this history saw finish (``view.n_seen`` of an
+        earlier view), so a reader that polls (a progress bar, a dashboard) reads each
+        finished trial once. Records are shared: do not change them.
+        """
+        return self._read()
+
     @property
     def trials(self) -> list[FrozenTrial]:
         """Every trial of the study, ordered by number."""

@@ -223,7 +223,7 @@ def run_processes(
 
     processes = {slot: start(slot) for slot in range(n_jobs) if shares[slot] != 0}
     outcomes: dict[int, tuple[str, Any]] = {}
-    seen = {t.number for t in study.history() if t.state.is_finished()}
+    seen = [study.history_view().n_seen]  # the finished trials the bar has shown
     try:
         while processes:
             try:
@@ -271,13 +271,13 @@ def run_processes(
     )
 
 
-def _show_progress(study: Study, seen: set[int], bar: ProgressBar) -> None:
+def _show_progress(study: Study, seen: list[int], bar: ProgressBar) -> None:
     if not bar.enabled:
         return
-    for trial in study.history():
-        if trial.state.is_finished() and trial.number not in seen:
-            seen.add(trial.number)
-            bar.update(trial)
+    view = study.history_view()
+    for trial in view.finished_since(seen[0]):  # each finished trial once
+        bar.update(trial)
+    seen[0] = view.n_seen
 
 
 def _stop_all(processes: dict[int, SpawnProcess]) -> list[int]:

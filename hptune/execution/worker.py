@@ -229,7 +229,7 @@ class _Loop:
         if not self.rules:
             return None
         progress = StudyProgress(
-            self.study.history(), self.study.directions, time.monotonic() - self.started_at
+            self.study.history_view(), self.study.directions, time.monotonic() - self.started_at
         )
         for rule in self.rules:
             reason = rule.check(progress)
@@ -428,7 +428,7 @@ def _run_threads(
 
 def _expected_trials(loop: _Loop) -> int | None:
     """The number of trials this call will run if no other rule fires first, or None."""
-    progress = StudyProgress(loop.study.history(), loop.study.directions, 0.0)
+    progress = StudyProgress(loop.study.history_view(), loop.study.directions, 0.0)
     counts = [r.remaining(progress) for r in loop.rules]
     known = [c for c in [loop.n_trials, *counts] if c is not None]
     return min(known) if known else None
