@@ -16,6 +16,9 @@ class Pruner(abc.ABC):
 
     Implementations read only their arguments, never write to storage, and return the
     same answer for the same inputs, so they work the same with one worker or many.
+    From a study, ``history`` is a :class:`~hptune.history.HistoryView` (the other trials,
+    no copy); a pruner may keep memos of finished trials, which never change, and read
+    only those that finished since its last check (see ``pruners/_steps.py``).
     """
 
     @abc.abstractmethod

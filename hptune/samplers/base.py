@@ -23,7 +23,10 @@ class ProposalRequest:
         number: the number of the trial being proposed for (unique in the study).
         space: the parameters to propose, by name.
         history: every other trial of the study (finished, running and waiting),
-            ordered by number.
+            ordered by number. From a study it is a :class:`~hptune.history.HistoryView`
+            (no copy): ``as_view(history).finished_since(n_seen)`` gives the trials that
+            finished since a sampler's last look, and ``.memo`` holds what samplers
+            derived from it already (encoded parameters). A plain list works too.
         directions: one per objective.
         params: what the trial holds already (for conditional, define-by-run spaces).
         budgets: the steps at which the study's pruner compares trials (its rungs), in
