@@ -45,7 +45,7 @@ REPORT_INTRO = (
     "durability on every SQLite row, at two durabilities, and the tables give the mean, "
     "median and 99th percentile over 100 trials (before: the median over 50)."
 )
-SECTIONS = ("storage", "concurrency")
+SECTIONS = ("storage", "pruning", "concurrency")
 
 
 def postgres_url(cli_value: str | None) -> str:

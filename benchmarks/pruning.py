@@ -5,7 +5,8 @@ A study is filled with finished trials that reported at steps 1, 3 and 9 (the ru
 random quality, a third of them pruned at a rung. Around 100, 1,000 and 10,000 finished
 trials, 100 new trials each report at steps 1, 3 and 9 and ask ``should_prune()`` after
 each report; only that call is timed (``time.perf_counter``), not the report (one
-untimed check first takes in the trials the fill added behind the pruner's back). The
+untimed trial checked at every rung first takes in the trials the fill added behind the
+pruner's back). The
 pruners: ``"asha"`` (``SuccessiveHalvingPruner()``) and ``"median"`` (``MedianPruner()``),
 on an in-memory storage and on a SQLite file (filled with ``?synchronous=normal`` so that
 filling 10,000 trials takes seconds, not minutes; a check reads, and reads are the same at
@@ -96,12 +97,14 @@ def run(pruner: str, storage: str, points: list[int], seed: int, conn: Any) -> N
             done = 0
             for point in points:
                 _fill(study, point - done, rng)
-                # One untimed check takes in the trials added by the fill at once, a catch-up
-                # a study whose trials finish one by one between checks never pays.
+                # One untimed trial, checked at every rung, takes in the trials added by the
+                # fill at once: a catch-up that a study whose trials finish one by one
+                # between checks never pays. Its values are the best, so it reaches them all.
                 warm = study.ask()
-                warm.report(0.5, STEPS[0])
-                warm.should_prune()
-                study.tell(warm, 0.5)
+                for step in STEPS:
+                    warm.report(-1.0, step)
+                    warm.should_prune()
+                study.tell(warm, -1.0)
                 times: list[float] = []
                 counts: list[int] = []
                 by_id = 0
@@ -169,8 +172,8 @@ def report(args: argparse.Namespace, cases: list[Case]) -> str:
         f'after its reports at steps {", ".join(map(str, STEPS))}, the rungs of `"asha"`, '
         f"until pruned): mean, median and 99th percentile pooled over {args.repeats} "
         "repetitions, and the spread of the repetitions' means. Finished trials reported at "
-        "the same steps, a third pruned at a random rung; one untimed check before each window "
-        "takes in the trials added by the fill. SQLite: a file filled with "
+        "the same steps, a third pruned at a random rung; before each window one untimed trial, "
+        "checked at every rung, takes in the trials added by the fill. SQLite: a file filled with "
         "`?synchronous=normal` (a check only reads). *Statements*: SQL statements per check "
         "(the change counter, then the trials changed since the last read, the checked one's "
         "new report among them); *by id*: statements that read the checked trial by its id, "
