@@ -140,6 +140,7 @@ def propose_one(study: Study, trial: Trial, name: str, distribution: Distributio
     The sampler sees the history as it stood when the trial started: proposals
     inside one trial do not reread the storage.
     """
-    history = trial._history if isinstance(trial._history, HistoryView) else None
-    request = _request(study, trial.number, {}, history or study._read(), trial.params)
+    seen = trial._history
+    history = seen if isinstance(seen, HistoryView) else study._read()
+    request = _request(study, trial.number, {}, history, trial.params)
     return study.sampler.propose_one(request, name, distribution)
