@@ -35,12 +35,14 @@ test: lint
 # Side-by-side figures with the peers installed from the `bench` extra (Optuna, ...).
 bench: bench-storage bench-samplers bench-overhead
 
-# Cost per ask+tell at trial 100, 1,000 and 10,000 on memory, SQLite and PostgreSQL, then
-# 32 processes x 20 trials on one study; about half an hour on two cores, most of it
+# Cost per ask+tell at trial 100, 1,000 and 10,000 on memory, SQLite and PostgreSQL (5
+# repetitions), the cost of a pruning decision with 100 to 10,000 trials in the study, then
+# 32 processes x 20 trials on one study; about 45 minutes on two cores, most of it
 # Optuna's RDB storage. PostgreSQL: $$HPTUNE_TEST_POSTGRES_URL, else 127.0.0.1:5432/test.
 bench-storage: $(VENV)/.test
 	$(BIN)/pip install --quiet -e ".[bench]"
-	$(BIN)/python benchmarks/storage.py --out benchmarks/results/storage.md
+	$(BIN)/python benchmarks/storage.py --optuna-sql-trials 1000 --out benchmarks/results/storage.md
+	$(BIN)/python benchmarks/pruning.py --out benchmarks/results/storage.md
 	$(BIN)/python benchmarks/concurrency.py --out benchmarks/results/storage.md
 
 # Sample efficiency of hptune's samplers beside every peer installed from `bench` (Optuna,

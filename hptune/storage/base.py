@@ -65,23 +65,34 @@ def dumps_strict(value: Any, what: str) -> str:
         ) from None
 
 
-@dataclass(frozen=True, slots=True)
 class JSONValue:
-    """A value checked once as strict JSON: its text (for a database) and its own copy."""
+    """A value checked once as strict JSON: its own copy, and its text for a database.
 
-    text: str
-    value: Any
+    The text is made when first asked for (an in-memory storage never asks).
+    """
+
+    __slots__ = ("_text", "value")
+
+    def __init__(self, value: Any, text: str | None = None) -> None:
+        self.value = value
+        self._text = text
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = json.dumps(self.value)
+        return self._text
 
 
 def encode(value: Any, what: str) -> JSONValue:
     """Check ``value`` as strict JSON (naming ``what`` if it is not) and encode it once."""
     kind = type(value)
     if kind is str or kind is bool or kind is int or value is None:
-        return JSONValue(json.dumps(value), value)  # immutable: the copy is the value
+        return JSONValue(value)  # immutable: the copy is the value
     if kind is float and math.isfinite(value):
-        return JSONValue(json.dumps(value), value)
+        return JSONValue(value)
     text = dumps_strict(value, what)
-    return JSONValue(text, json.loads(text))
+    return JSONValue(json.loads(text), text)
 
 
 def encode_each(attrs: Mapping[str, Any] | None, what: str) -> dict[str, JSONValue]:
@@ -89,7 +100,7 @@ def encode_each(attrs: Mapping[str, Any] | None, what: str) -> dict[str, JSONVal
     if not attrs:
         return {}
     checked = json.loads(dumps_strict(dict(attrs), what))
-    return {key: JSONValue(json.dumps(value), value) for key, value in checked.items()}
+    return {key: JSONValue(value) for key, value in checked.items()}
 
 
 # A parameter as the backends receive it: name, distribution, checked value.
