@@ -36,9 +36,10 @@ DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 LIBRARIES = ("hptune", "optuna")
 REPORT_TITLE = "# Storage: cost per trial and concurrency, beside Optuna"
 REPORT_INTRO = (
-    "Written by `benchmarks/storage.py` and `benchmarks/concurrency.py` (`make bench-storage` "
-    "runs both at full size). Each section comes from one run of its script, on the machine "
-    "it names; ratios are quoted from that run only. Machines here are shared and noisy.\n\n"
+    "Written by `benchmarks/storage.py`, `benchmarks/pruning.py` and "
+    "`benchmarks/concurrency.py` (`make bench-storage` runs them at full size). Each section "
+    "comes from one run of its script, on the machine it names; ratios are quoted from that "
+    "run only. Machines here are shared and noisy.\n\n"
     "Changed on 2026-12-05: hptune's SQLite default became a sync per commit "
     "(`synchronous=FULL`, like Optuna's default); before, hptune ran `NORMAL` against "
     "Optuna's `FULL` (3.85 against 47.2 ms at trial 100). Both libraries now run at the same "
