@@ -29,12 +29,17 @@ __all__ = ["MAX_CLAIM_ATTEMPTS", "ask", "propose_one"]
 MAX_CLAIM_ATTEMPTS = 1000
 
 
-def ask(study: Study, space: Mapping[str, Any] | None = None) -> Trial:
-    """Start a trial and return its handle; see :meth:`hptune.Study.ask`."""
+def ask(study: Study, space: Mapping[str, Any] | None = None, *, leased: bool = False) -> Trial:
+    """Start a trial and return its handle; see :meth:`hptune.Study.ask`.
+
+    ``leased``: the caller sends heartbeats for the trial (a worker of ``optimize``); its
+    first heartbeat is written with the trial, so that the trial of a worker that dies
+    at once is found by the reaper.
+    """
     parsed = None if space is None else parse_space(space)
     with study._ask_lock:
         _reap_lost_trials(study)
-        record = study.storage.pop_waiting_trial(study.study_id)
+        record = study.storage.pop_waiting_trial(study.study_id, heartbeat=leased)
         fixed = {} if record is None else dict(record.system_attrs.get("fixed_params", {}))
         history = study._read()
         joint = parsed if parsed is not None else study.sampler.infer_space(history)
@@ -53,6 +58,7 @@ def ask(study: Study, space: Mapping[str, Any] | None = None) -> Trial:
                 params=params,
                 expected_number=number,
                 system_attrs=proposal.attrs if recorded is not None else None,
+                heartbeat=leased,
             )
             if record.number != number:  # another worker started a trial meanwhile
                 history = study._read()

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from hptune.ask import ask
 from hptune.exceptions import (
     ConfigurationError,
     HptuneWarning,
@@ -121,7 +122,7 @@ def run_trial(
     # A Ctrl-C or SIGTERM during ask would leave a trial RUNNING that no one runs or
     # sends heartbeats for; held until the trial is registered, the signal fails it.
     with _deferred_signals():
-        trial = study.ask()
+        trial = ask(study, leased=running is not None)
         if running is not None:
             running.add(trial.trial_id)
     try:

@@ -270,7 +270,12 @@ OLDEST_WAITING = select(func.min(trials.c.number + 0)).where(
 START = (
     update(trials)
     .where(trials.c.study_id == bindparam("b_study_id"), trials.c.number == bindparam("b_number"))
-    .values(state=_RUNNING, datetime_start=bindparam("b_now"), seq=bindparam("b_seq"))
+    .values(
+        state=_RUNNING,
+        datetime_start=bindparam("b_now"),
+        seq=bindparam("b_seq"),
+        heartbeat=bindparam("b_beat"),
+    )
 )
 _IS_RUNNING = (trials.c.id == bindparam("b_trial_id")) & (trials.c.state == _RUNNING)
 STAMP = update(trials).where(_IS_RUNNING).values(seq=bindparam("b_seq"))

@@ -203,6 +203,7 @@ class Storage(abc.ABC):
         system_attrs: Mapping[str, Any] | None = None,
         params: Mapping[str, tuple[Distribution, Any]] | None = None,
         expected_number: int | None = None,
+        heartbeat: bool = False,
     ) -> FrozenTrial:
         """Create a RUNNING (or WAITING, for enqueued) trial with the next number.
 
@@ -210,12 +211,16 @@ class Storage(abc.ABC):
         transaction, so a trial and its proposal cost one write; with ``expected_number``
         only if the trial gets that number (proposals depend on the number: a trial that
         got another one is returned without parameters, for the caller to propose again).
+        With ``heartbeat`` (a worker that sends heartbeats) the trial's first heartbeat is
+        recorded in the same transaction: a worker that dies before its heartbeat thread
+        beats once leaves a trial that the reaper finds, not one RUNNING for ever.
         """
         if state not in (TrialState.RUNNING, TrialState.WAITING):
             raise TrialStateError(f"a new trial is RUNNING or WAITING, got {state}.")
         attrs = encode_each(system_attrs, "system attributes")
         rows = encode_params(params or {})
-        return self._create_trial(study_id, state, attrs, rows, expected_number)
+        beat = heartbeat and state is TrialState.RUNNING
+        return self._create_trial(study_id, state, attrs, rows, expected_number, beat)
 
     @abc.abstractmethod
     def _create_trial(
@@ -225,14 +230,16 @@ class Storage(abc.ABC):
         system_attrs: dict[str, JSONValue],
         params: list[ParamRow],
         expected_number: int | None,
+        heartbeat: bool,
     ) -> FrozenTrial:
         """Backend hook of :meth:`create_trial` (arguments checked and encoded)."""
 
     @abc.abstractmethod
-    def pop_waiting_trial(self, study_id: int) -> FrozenTrial | None:
+    def pop_waiting_trial(self, study_id: int, *, heartbeat: bool = False) -> FrozenTrial | None:
         """Move the oldest WAITING trial to RUNNING and return it, or return None.
 
-        Atomic: two workers never get the same trial.
+        Atomic: two workers never get the same trial. ``heartbeat`` as in
+        :meth:`create_trial`.
         """
 
     def claim(self, study_id: int, trial_id: int, key: str) -> bool:

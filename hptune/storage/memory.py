@@ -113,6 +113,7 @@ class InMemoryStorage(Storage):
         system_attrs: dict[str, JSONValue],
         params: list[ParamRow],
         expected_number: int | None,
+        heartbeat: bool,
     ) -> FrozenTrial:
         with self._lock:
             if study_id not in self._trials_by_study:
@@ -133,13 +134,15 @@ class InMemoryStorage(Storage):
                     trial.params[name] = value.value
                     trial.distributions[name] = distribution
             numbers.append(trial)
+            if heartbeat:
+                self._heartbeats[trial.trial_id] = _now()
             self._unfinished[study_id].add(trial.number)
             self._touch(study_id, trial.number)
             if state is TrialState.WAITING:
                 self._waiting[study_id].append(trial.number)
             return snapshot(trial)
 
-    def pop_waiting_trial(self, study_id: int) -> FrozenTrial | None:
+    def pop_waiting_trial(self, study_id: int, *, heartbeat: bool = False) -> FrozenTrial | None:
         with self._lock:
             waiting = self._waiting.get(study_id)
             if not waiting:
@@ -147,6 +150,8 @@ class InMemoryStorage(Storage):
             trial = self._trials_by_study[study_id][waiting.popleft()]
             trial = replace(trial, state=TrialState.RUNNING, datetime_start=_now())
             self._store(trial)
+            if heartbeat:
+                self._heartbeats[trial.trial_id] = _now()
             self._touch(study_id, trial.number)
             return snapshot(trial)
 

@@ -196,6 +196,7 @@ class SQLStorage(Storage):
         system_attrs: dict[str, JSONValue],
         params: list[ParamRow],
         expected_number: int | None,
+        heartbeat: bool,
     ) -> FrozenTrial:
         attrs = {key: value.text for key, value in system_attrs.items()}
         param_rows = _param_rows(0, params)
@@ -210,7 +211,12 @@ class SQLStorage(Storage):
             previous = conn.scalar(s.LAST_NUMBER, {"b_study_id": study_id})
             number = 0 if previous is None else int(previous) + 1
             values = dict(
-                study_id=study_id, number=number, state=state.value, datetime_start=start, seq=seq
+                study_id=study_id,
+                number=number,
+                state=state.value,
+                datetime_start=start,
+                seq=seq,
+                heartbeat=start if heartbeat else None,
             )
             trial_id = _inserted_id(conn.execute(s.INSERT_TRIAL, values))
             self._write_attrs(conn, trial_id, attrs, system=True)
@@ -229,7 +235,7 @@ class SQLStorage(Storage):
                 trial.distributions[name] = dist
         return trial
 
-    def pop_waiting_trial(self, study_id: int) -> FrozenTrial | None:
+    def pop_waiting_trial(self, study_id: int, *, heartbeat: bool = False) -> FrozenTrial | None:
         bound = {"b_study_id": study_id}
 
         def work(conn: Connection) -> FrozenTrial | None:
@@ -238,7 +244,9 @@ class SQLStorage(Storage):
             number = None if seq is None else conn.scalar(s.OLDEST_WAITING, bound)
             if number is None:
                 return None
-            started = {**bound, "b_number": number, "b_now": _now(), "b_seq": seq}
+            now = _now()
+            started = {**bound, "b_number": number, "b_now": now, "b_seq": seq}
+            started["b_beat"] = now if heartbeat else None
             conn.execute(s.START, started)
             return s.read_trial_by_number(conn, study_id, number)
 

@@ -826,3 +826,16 @@ def test_bad_arguments_are_refused_before_anything_is_written(storage: Storage) 
     with pytest.raises(TrialStateError, match="final state"):
         storage.finish_trial(trial.trial_id, TrialState.RUNNING)
     assert storage.read_changes(study.study_id, cursor) == (cursor, [])
+
+
+def test_a_trial_can_start_with_its_first_heartbeat(storage: Storage) -> None:
+    study = storage.create_study("s", [StudyDirection.MINIMIZE])
+    silent = storage.create_trial(study.study_id)
+    beating = storage.create_trial(study.study_id, heartbeat=True)
+    storage.create_trial(study.study_id, state=TrialState.WAITING)
+    dequeued = storage.pop_waiting_trial(study.study_id, heartbeat=True)
+    assert dequeued is not None
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=60)
+    stale = {t.trial_id for t in storage.get_stale_trials(study.study_id, later)}
+    assert stale == {beating.trial_id, dequeued.trial_id}  # never a trial without heartbeats
+    assert silent.trial_id not in stale

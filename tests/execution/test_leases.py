@@ -125,3 +125,38 @@ def test_heartbeats_keep_a_long_trial_alive_while_others_ask() -> None:
     thread.join()
     assert study.trials[0].state is ht.TrialState.COMPLETE
     assert all(t.state is not ht.TrialState.WAITING for t in study.trials)
+
+
+class Died(BaseException):
+    """Stands for the worker process dying (kill -9) at that point."""
+
+
+@pytest.mark.parametrize("queued", [False, True], ids=["new", "dequeued"])
+def test_a_worker_that_dies_before_its_first_heartbeat_is_found(
+    monkeypatch: pytest.MonkeyPatch, queued: bool
+) -> None:
+    from hptune.execution.worker import RunningTrials, run_trial
+
+    def die(self: RunningTrials, trial_id: int) -> None:
+        raise Died  # after the trial was created, before the heartbeat thread took it
+
+    study = ht.create_study(leases=FAST, sampler="random", seed=0)
+    if queued:
+        study.enqueue_trial({"x": 1.0})
+    running = RunningTrials(study)
+    monkeypatch.setattr(RunningTrials, "add", die)
+    with pytest.raises(Died):
+        run_trial(study, lambda t: t.suggest_float("x", 0, 2), (Exception,), running)
+    monkeypatch.undo()
+    running.close()
+    lost = study.trials[0]
+    assert lost.state is ht.TrialState.RUNNING
+
+    deadline = time.monotonic() + 30  # generous: the reaper needs one grace period
+    while study.trials[0].state is ht.TrialState.RUNNING and time.monotonic() < deadline:
+        time.sleep(0.1)
+        study.tell(study.ask(), 0.0)  # every ask may reap
+    assert study.trials[0].state is ht.TrialState.FAIL, "the dead worker's trial stayed RUNNING"
+    assert "lost worker" in (study.trials[0].fail_reason or "")
+    retries = [t for t in study.trials if t.system_attrs.get("retry_of") == 0]
+    assert len(retries) == 1
