@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from hptune.exceptions import InvalidValueError
 from hptune.records import CONSTRAINTS_ATTR, FrozenTrial, TrialState
 from hptune.trial import Trial
-from hptune.validation import check_constraints, check_number
+from hptune.validation import NotFiniteError, check_constraints, check_number
 
 if TYPE_CHECKING:
     from hptune.study import Study
@@ -91,19 +91,24 @@ def _check_values(study: Study, given: Any) -> tuple[list[float], str | None]:
     for item in items:
         try:
             checked.append(check_number("the objective value", item))
-        except InvalidValueError:
-            try:
-                if isinstance(item, (bool, str, bytes)):  # not "nan" as a NaN
-                    raise TypeError
-                as_float = float(item)
-            except (TypeError, ValueError):
-                raise InvalidValueError(
-                    f"the objective value must be a number, got {item!r} of type "
-                    f"{type(item).__name__}; return a float (or a list of floats for "
-                    "several objectives)."
-                ) from None
-            return [], f"objective returned {as_float!r}"
+        except NotFiniteError:  # NaN, infinite or too large: the trial fails, reason stored
+            return [], f"objective returned {_value_text(item)}"
+        except InvalidValueError as e:
+            if e.__cause__ is not None:  # a value that could not be read (a failed device)
+                raise
+            raise InvalidValueError(
+                f"the objective value must be a number, got {item!r} of type "
+                f"{type(item).__name__}; return a float (or a list of floats for "
+                "several objectives)."
+            ) from None
     return checked, None
+
+
+def _value_text(item: Any) -> str:
+    try:
+        return repr(float(item))
+    except OverflowError:
+        return "an integer too large for a float"
 
 
 def finish(

@@ -13,6 +13,7 @@ from typing import Any
 from hptune.exceptions import ConfigurationError, InvalidValueError
 
 __all__ = [
+    "NotFiniteError",
     "check_constraints",
     "check_flag",
     "check_int",
@@ -47,6 +48,10 @@ def check_json_value(what: str, value: Any) -> None:
         )
 
 
+class NotFiniteError(InvalidValueError):
+    """A number that is NaN, infinite, or too large for a float."""
+
+
 def check_number(what: str, value: Any) -> float:
     """Return ``value`` as a finite float or raise :class:`InvalidValueError`."""
     if isinstance(value, (bool, str, bytes)):
@@ -54,17 +59,29 @@ def check_number(what: str, value: Any) -> float:
         raise InvalidValueError(
             f"{what} must be a number, got {value!r} of type {type(value).__name__}."
         )
-    if not isinstance(value, (int, float)):
-        try:
-            value = float(value)  # numpy scalars, 0-d arrays, torch scalars
-        except (TypeError, ValueError):
-            raise InvalidValueError(
-                f"{what} must be a number, got {value!r} of type {type(value).__name__}."
-            ) from None
-    number = float(value)
+    try:
+        number = float(value)  # numpy scalars, 0-d arrays, torch scalars
+    except OverflowError:
+        raise NotFiniteError(
+            f"{what} must be finite, got an integer too large for a float ({_short(value)})."
+        ) from None
+    except (TypeError, ValueError):
+        raise InvalidValueError(
+            f"{what} must be a number, got {_short(value)} of type {type(value).__name__}."
+        ) from None
+    except Exception as e:  # a tensor whose device failed, say: the value cannot be read
+        raise InvalidValueError(
+            f"{what} could not be read as a float ({type(value).__name__}): {type(e).__name__}: {e}"
+        ) from e
     if not math.isfinite(number):
-        raise InvalidValueError(f"{what} must be finite, got {number!r}.")
+        raise NotFiniteError(f"{what} must be finite, got {number!r}.")
     return number
+
+
+def _short(value: Any) -> str:
+    """``repr(value)``, cut to 80 characters (a huge integer has thousands of digits)."""
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:60]}... ({len(text)} characters)"
 
 
 # Constructor arguments ---------------------------------------------------------------

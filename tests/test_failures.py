@@ -261,3 +261,34 @@ def test_catch_must_hold_exception_classes(catch: Any, match: str) -> None:
     with pytest.raises(ht.ConfigurationError, match=match):
         study.optimize(lambda t: 1.0, n_trials=1, catch=catch, show_progress=False)
     assert study.trials == []
+
+
+class _Unreadable:
+    """A value whose conversion to float fails with something else than TypeError or
+    ValueError, as a CUDA tensor does when its device has failed."""
+
+    def __float__(self) -> float:
+        raise RuntimeError("CUDA error: an illegal memory access was encountered")
+
+
+def test_a_value_too_large_for_a_float_fails_that_trial_only() -> None:
+    study = ht.create_study(seed=0)
+    reason = study.optimize(lambda t: 10**400, n_trials=2, show_progress=False)
+    assert reason.rule == "n_trials"
+    assert _states(study) == [State.FAIL, State.FAIL]
+    assert study.trials[0].fail_reason == "objective returned an integer too large for a float"
+
+
+def test_a_value_that_cannot_be_read_fails_that_trial_with_the_cause() -> None:
+    study = ht.create_study(seed=0)
+    with pytest.warns(ht.HptuneWarning, match=r"could not be read as a float .*CUDA error"):
+        reason = study.optimize(lambda t: _Unreadable(), n_trials=2, show_progress=False)
+    assert reason.rule == "n_trials"
+    assert _states(study) == [State.FAIL, State.FAIL]
+    assert "RuntimeError: CUDA error" in (study.trials[0].fail_reason or "")
+
+
+def test_a_huge_report_is_refused_with_the_reason() -> None:
+    trial = ht.create_study(seed=0).ask()
+    with pytest.raises(ht.InvalidValueError, match="too large for a float"):
+        trial.report(10**400, 1)
