@@ -122,7 +122,13 @@ def _require_finite_number(owner: str, arg: str, value: Any) -> float:
     return float(value)
 
 
-def _check_bounds(owner: str, low: float, high: float, log: bool) -> None:
+# Integers beyond this are not all floats: the unit-cube encoding could not reach each one.
+_MAX_EXACT_INT = 2**53
+
+
+def _check_bounds(owner: str, low: float, high: float, log: Any) -> None:
+    if not isinstance(log, (bool, np.bool_)):
+        raise InvalidSpaceError(f"{owner}: log must be True or False, got log={log!r}.")
     if low > high:
         raise InvalidSpaceError(
             f"{owner}: low must be <= high, got low={low!r}, high={high!r}; swap them."
@@ -164,8 +170,15 @@ class Float(Distribution):
         low = _require_finite_number(owner, "low", self.low)
         high = _require_finite_number(owner, "high", self.high)
         _check_bounds(owner, low, high, self.log)
+        if not math.isfinite(high - low):
+            raise InvalidSpaceError(
+                f"{owner}: the range high - low must be a finite float, got low={low!r}, "
+                f"high={high!r} (their difference overflows); narrow the range, or use "
+                "log=True on a positive one."
+            )
         object.__setattr__(self, "low", low)
         object.__setattr__(self, "high", high)
+        object.__setattr__(self, "log", bool(self.log))
         if self.step is None:
             return
         step = _require_finite_number(owner, "step", self.step)
@@ -301,6 +314,15 @@ class Int(Distribution):
                 raise InvalidSpaceError(f"{owner}: {arg} must be an integer, got {arg}={value!r}.")
             object.__setattr__(self, arg, int(value))
         _check_bounds(owner, self.low, self.high, self.log)
+        object.__setattr__(self, "log", bool(self.log))
+        for arg in ("low", "high"):
+            value = getattr(self, arg)
+            if abs(value) > _MAX_EXACT_INT:
+                raise InvalidSpaceError(
+                    f"{owner}: {arg} must lie within +-2**53 = {_MAX_EXACT_INT:,} (beyond, "
+                    f"integers are not all floats and cannot all be sampled), got "
+                    f"{arg}={value!r}; use Float(..., log=True) for a range this wide."
+                )
         if self.step < 1:
             raise InvalidSpaceError(f"{owner}: step must be >= 1, got step={self.step!r}.")
         if self.log and self.step != 1:

@@ -607,3 +607,34 @@ def test_suggest_wraps_space_errors_with_the_parameter_name(suggest: Any, match:
     with pytest.raises(ht.InvalidSpaceError, match=match):
         suggest(trial)
     assert trial.params == {}
+
+
+@pytest.mark.parametrize(
+    ("factory", "match"),
+    [
+        (lambda: ht.Int(0, 2**70), r"Int: high must lie within \+-2\*\*53"),
+        (lambda: ht.Int(-(2**63), 0), r"Int: low must lie within \+-2\*\*53"),
+        (lambda: ht.Float(-1e308, 1e308), r"Float: the range high - low must be a finite float"),
+        (lambda: ht.Float(0, 1, log="yes"), r"Float: log must be True or False, got log='yes'"),
+        (lambda: ht.Int(1, 9, log=1), r"Int: log must be True or False, got log=1"),
+    ],
+)
+def test_bounds_no_sampler_can_honour_are_refused(factory: Any, match: str) -> None:
+    with pytest.raises(ht.InvalidSpaceError, match=match):
+        factory()
+
+
+@pytest.mark.parametrize("sampler", ["random", "qmc", "tpe", "gp", "cmaes", "auto"])
+def test_the_widest_ranges_are_sampled_inside_their_bounds(sampler: str) -> None:
+    space = {
+        "n": ht.Int(-(2**53), 2**53),
+        "big": ht.Int(2**52, 2**53),
+        "x": ht.Float(-1e307, 1e307),
+    }
+    study = ht.create_study(sampler=sampler, seed=0)
+    for _ in range(15):
+        trial = study.ask(space)
+        for name, dist in space.items():
+            assert dist.contains(trial.params[name]), (name, trial.params[name])
+        assert isinstance(trial.params["n"], int) and isinstance(trial.params["big"], int)
+        study.tell(trial, abs(trial.params["x"]) / 1e307 + abs(trial.params["n"]) / 2**53)
