@@ -14,6 +14,7 @@ from hptune import pruning as _pruning
 from hptune import tell as _tell
 from hptune.exceptions import (
     ConfigurationError,
+    DuplicatedStudyError,
     InvalidValueError,
     TrialStateError,
 )
@@ -468,15 +469,17 @@ def create_study(
         try:
             record = backend.load_study(name)
         except KeyError:
-            pass
-        else:
-            if record.directions != dirs:
-                raise ConfigurationError(
-                    f"study {name!r} exists with directions "
-                    f"{[d.value for d in record.directions]}, not {[d.value for d in dirs]}; "
-                    "use another study_name or the same directions."
-                )
-            return Study(record, backend, sampler_obj, pruner_obj, leases)
+            try:
+                record = backend.create_study(name, dirs)
+            except DuplicatedStudyError:  # another process created it meanwhile
+                record = backend.load_study(name)
+        if record.directions != dirs:
+            raise ConfigurationError(
+                f"study {name!r} exists with directions "
+                f"{[d.value for d in record.directions]}, not {[d.value for d in dirs]}; "
+                "use another study_name or the same directions."
+            )
+        return Study(record, backend, sampler_obj, pruner_obj, leases)
     return Study(backend.create_study(name, dirs), backend, sampler_obj, pruner_obj, leases)
 
 
