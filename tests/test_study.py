@@ -478,26 +478,6 @@ def test_load_if_exists_loads_a_study_another_process_created_meanwhile(
     assert missed == ["s"] and study.study_id == first.study_id
 
 
-def _create_or_load(url: str, barrier: Any) -> int:
-    barrier.wait(timeout=60)
-    return ht.create_study("s", url, load_if_exists=True).study_id
-
-
-def test_load_if_exists_in_many_processes_at_once(tmp_path: Path) -> None:
-    import concurrent.futures
-    import multiprocessing
-
-    url = f"sqlite:///{tmp_path / 'race.db'}"
-    context = multiprocessing.get_context("spawn")
-    n = 6
-    with context.Manager() as manager:
-        barrier = manager.Barrier(n)
-        with concurrent.futures.ProcessPoolExecutor(n, mp_context=context) as pool:
-            ids = list(pool.map(_create_or_load, [url] * n, [barrier] * n, timeout=300))
-    assert len(set(ids)) == 1
-    assert [r.name for r in ht.list_studies(url)] == ["s"]
-
-
 def test_load_study_resumes_from_the_same_storage() -> None:
     storage = ht.InMemoryStorage()
     study = ht.create_study("s", storage, seed=0)

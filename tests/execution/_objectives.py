@@ -6,6 +6,7 @@ import os
 import signal
 import time
 from pathlib import Path
+from typing import Any
 
 import hptune as ht
 
@@ -58,3 +59,9 @@ class StuckOrRaise:
         while not self.marker.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
         raise KeyError("missing column")
+
+
+def create_or_load(url: str, barrier: Any) -> int:
+    """Wait for every process, then create the study "s" or load it; its id."""
+    barrier.wait(timeout=60)
+    return ht.create_study("s", url, load_if_exists=True).study_id

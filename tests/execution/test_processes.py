@@ -146,3 +146,20 @@ def test_an_in_memory_study_moves_to_a_temporary_sqlite_file(
 def test_unknown_executor_is_named() -> None:
     with pytest.raises(ht.ConfigurationError, match="executor must be one of"):
         ht.create_study().optimize(slow, n_trials=1, executor="gpu")  # type: ignore[arg-type]
+
+
+def test_load_if_exists_in_many_processes_at_once(tmp_path: Path) -> None:
+    import concurrent.futures
+    import multiprocessing
+
+    from _objectives import create_or_load
+
+    url = f"sqlite:///{tmp_path / 'race.db'}"
+    context = multiprocessing.get_context("spawn")
+    n = 6
+    with context.Manager() as manager:
+        barrier = manager.Barrier(n)
+        with concurrent.futures.ProcessPoolExecutor(n, mp_context=context) as pool:
+            ids = list(pool.map(create_or_load, [url] * n, [barrier] * n, timeout=300))
+    assert len(set(ids)) == 1
+    assert [r.name for r in ht.list_studies(url)] == ["s"]
