@@ -42,7 +42,8 @@ class _NotFound(HptuneError):
 
 
 def _open_storage(url: str, *, create: bool = False) -> Storage:
-    # A read command pointed at a wrong path must not leave an empty database behind.
+    # A read command pointed at a wrong path must not leave an empty database behind, and
+    # one pointed at another program's database must not write hptune's tables into it.
     if url.startswith("sqlite:///") and not create:
         path = url.removeprefix("sqlite:///").split("?")[0]
         if path and path != ":memory:" and not Path(path).exists():
@@ -50,7 +51,11 @@ def _open_storage(url: str, *, create: bool = False) -> Storage:
                 f"no database at {path!r} (from --storage {url!r}); check the path, or run a "
                 "study first."
             )
-    return get_storage(url)
+    if create:
+        return get_storage(url)
+    from hptune.storage.sql import SQLStorage
+
+    return SQLStorage(url, create=False)
 
 
 def _format_value(value: Any) -> str:

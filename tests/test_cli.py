@@ -8,11 +8,12 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import hptune as ht
-from hptune.cli import EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE, main
+from hptune.cli import EXIT_ERROR, EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE, main
 
 
 @pytest.fixture
@@ -183,3 +184,45 @@ def test_the_installed_command_returns_the_exit_codes(url: str, tmp_path: Path) 
     )
     assert missing.returncode == EXIT_NOT_FOUND
     assert "no study named 'x'" in missing.stderr
+
+
+def _foreign_sqlite(path: Path) -> bytes:
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:  # another program's database (rollback journal)
+        conn.execute("CREATE TABLE studies (study_id INTEGER PRIMARY KEY, name TEXT)")
+        conn.execute("INSERT INTO studies (name) VALUES ('theirs')")
+    conn.close()
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("command", [["studies"], ["show", "x"], ["trials", "x"]])
+@pytest.mark.parametrize("kind", ["foreign", "empty"])
+def test_read_commands_leave_a_database_that_is_not_hptunes_unchanged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str], kind: str
+) -> None:
+    path = tmp_path / "other.db"
+    before = _foreign_sqlite(path) if kind == "foreign" else b""
+    if kind == "empty":
+        path.write_bytes(b"")
+    code, _, err = run(capsys, *command, "--storage", f"sqlite:///{path}")
+    assert code == EXIT_ERROR
+    assert "is not an hptune database" in err
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.db"]  # no -wal, no -shm
+
+
+def test_a_postgres_database_without_hptune_tables_is_refused_unchanged(
+    postgres_url_and_options: tuple[str, dict[str, Any]],
+) -> None:
+    import sqlalchemy as sa
+
+    from hptune.storage.sql import SQLStorage
+
+    url, options = postgres_url_and_options
+    with pytest.raises(ht.StorageError, match="is not an hptune database"):
+        SQLStorage(url, engine_kwargs=options, create=False)
+    engine = sa.create_engine(url, **options)
+    with engine.connect() as conn:
+        assert sa.inspect(conn).get_table_names() == []
+    engine.dispose()

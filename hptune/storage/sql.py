@@ -22,6 +22,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -81,6 +82,9 @@ class SQLStorage(Storage):
             the file's consistency). A crash of the Python process loses nothing either way.
         engine_kwargs: Extra arguments for :func:`sqlalchemy.create_engine`, e.g.
             ``{"connect_args": {"options": "-csearch_path=myschema"}}``.
+        create: make hptune's tables in a database that has none (the default). With
+            False, such a database (another program's, or an empty file) is refused
+            with StorageError and left unchanged: what read-only tools want.
 
     Raises:
         StorageURLError: the URL is malformed, names another database, or a SQLite file
@@ -102,7 +106,9 @@ class SQLStorage(Storage):
         >>> storage.close()
     """
 
-    def __init__(self, url: str, *, engine_kwargs: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self, url: str, *, engine_kwargs: Mapping[str, Any] | None = None, create: bool = True
+    ) -> None:
         parsed, self._in_memory = parse_url(url)
         self._url = url
         self._engine_kwargs = dict(engine_kwargs or {})
@@ -111,6 +117,9 @@ class SQLStorage(Storage):
         if not self._sqlite:
             require("psycopg", "postgres")
         self._file = sqlite_file(parsed, self._in_memory) if self._sqlite else None
+        if not create and self._file is not None:
+            # Opening would switch the file to WAL: look first, read-only.
+            _require_hptune_sqlite(self._file, self._masked)
         self._engine = create_engine(
             parsed, in_memory=self._in_memory, file=self._file, engine_kwargs=self._engine_kwargs
         )
@@ -119,7 +128,7 @@ class SQLStorage(Storage):
             threading.RLock() if self._in_memory else contextlib.nullcontext()
         )
         self._dialect = parsed.get_backend_name()
-        self._check_schema()
+        self._check_schema(create)
 
     def __reduce__(self) -> tuple[Any, ...]:
         if self._in_memory:
@@ -384,8 +393,10 @@ class SQLStorage(Storage):
             hint = " Check that the server runs, the URL is right and the database exists."
         return StorageError(f"the database {self._masked} failed: {e.orig}".rstrip() + hint)
 
-    def _check_schema(self) -> None:
+    def _check_schema(self, create: bool) -> None:
         version = self._run(s.read_version, write=False)
+        if version is None and not create:
+            raise StorageError(_NOT_HPTUNE.format(where=self._masked))
         if version is None:
             version = self._run(s.create_tables, write=True)
         s.check_version(version, self._masked)
@@ -436,6 +447,32 @@ class SQLStorage(Storage):
         names = conn.scalars(sa.select(s.studies.c.name).order_by(s.studies.c.id))
         known = ", ".join(repr(n) for n in names) or "none"
         return StudyNotFoundError(f"no study named {name!r} in {self._masked} (studies: {known}).")
+
+
+_NOT_HPTUNE = (
+    "{where} is not an hptune database (it has no hptune tables); give the URL of a database "
+    "hptune wrote, or run a study there first."
+)
+
+
+def _require_hptune_sqlite(path: str, where: str) -> None:
+    """Raise StorageError unless ``path`` is a SQLite file with hptune's tables.
+
+    Reads through a read-only connection, so a file that is not hptune's is left as it was.
+    """
+    import sqlite3
+
+    try:
+        uri = Path(path).as_uri() + "?mode=ro"
+        with contextlib.closing(sqlite3.connect(uri, uri=True)) as conn:
+            found = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                (s.schema_version.name,),
+            ).fetchone()
+    except sqlite3.DatabaseError as e:  # not a database at all, or unreadable
+        raise StorageError(f"{_NOT_HPTUNE.format(where=where)} SQLite says: {e}.") from None
+    if found is None:
+        raise StorageError(_NOT_HPTUNE.format(where=where))
 
 
 def _require_study(conn: Connection, study_id: int) -> None:
