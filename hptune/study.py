@@ -27,7 +27,7 @@ from hptune.space import Distribution
 from hptune.stopping import StopReason, StopRule
 from hptune.storage import Storage, StudyRecord, get_storage
 from hptune.trial import Trial
-from hptune.validation import check_json_value
+from hptune.validation import check_json_value, check_name
 
 if TYPE_CHECKING:
     import pandas
@@ -465,6 +465,7 @@ def create_study(
     name = study_name if study_name is not None else f"study-{uuid.uuid4().hex[:12]}"
     if not isinstance(name, str) or not name.strip():
         raise ConfigurationError(f"study_name must be a non-empty string, got {study_name!r}.")
+    check_name("study_name", name)
     if load_if_exists:
         try:
             record = backend.load_study(name)

@@ -6,6 +6,7 @@ or number is an error that changes nothing.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -63,7 +64,8 @@ def _trial_id(study: Study, trial: Trial | int) -> int:
         if trial.study is not study and trial.study.study_id != study.study_id:
             raise InvalidValueError(f"trial {trial.number} belongs to another study.")
         return trial.trial_id
-    if isinstance(trial, int) and not isinstance(trial, bool):
+    if isinstance(trial, numbers.Integral) and not isinstance(trial, bool):
+        trial = int(trial)  # numpy integers too
         history = study._read()
         if 0 <= trial < len(history):  # numbers are gap-free: trial n sits at index n
             return history[trial].trial_id
@@ -78,10 +80,7 @@ def _check_values(study: Study, given: Any) -> tuple[list[float], str | None]:
         raise InvalidValueError(
             f"a complete trial needs {'a value' if n == 1 else f'{n} values'}; got None."
         )
-    if isinstance(given, (str, bytes)) or not isinstance(given, Sequence):
-        items: list[Any] = [given]
-    else:
-        items = list(given)
+    items = _items(given)
     if len(items) != n:
         raise InvalidValueError(
             f"study {study.name!r} has {n} objective(s) but {len(items)} value(s) were given: "
@@ -102,6 +101,17 @@ def _check_values(study: Study, given: Any) -> tuple[list[float], str | None]:
                 "several objectives)."
             ) from None
     return checked, None
+
+
+def _items(given: Any) -> list[Any]:
+    """The objective values in ``given``: a number, or a sequence, array or tensor of them."""
+    if isinstance(given, (str, bytes, Mapping)):
+        return [given]
+    if isinstance(given, Sequence):
+        return list(given)
+    if getattr(given, "ndim", None) == 1:  # a numpy array or tensor of values
+        return list(given)
+    return [given]  # a number (a 0-d array or tensor too)
 
 
 def _value_text(item: Any) -> str:

@@ -8,6 +8,7 @@ through the narrow :class:`TrialHost` interface its study gives it.
 from __future__ import annotations
 
 import math
+import numbers
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
@@ -227,6 +228,10 @@ class Trial:
                 "(or let the objective raise, which fails the trial)."
             )
         value = check_number(f"trial {self.number}: the reported value", value)
+        if isinstance(step, numbers.Integral) and not isinstance(step, bool):
+            step = int(step)  # numpy and torch integers too
+        elif isinstance(step, numbers.Real) and not isinstance(step, bool):
+            step = float(step)
         if isinstance(step, bool) or not isinstance(step, (int, float)):
             raise InvalidValueError(
                 f"trial {self.number}: step must be a number >= 0, got step={step!r}."

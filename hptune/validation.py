@@ -18,6 +18,7 @@ __all__ = [
     "check_flag",
     "check_int",
     "check_json_value",
+    "check_name",
     "check_number",
     "check_real",
 ]
@@ -46,6 +47,28 @@ def check_json_value(what: str, value: Any) -> None:
             f"{what} does not survive a JSON round trip ({value!r} comes back as {text}); "
             "use lists instead of tuples and string keys."
         )
+
+
+# The longest name (of a study, parameter or attribute) every storage keeps exactly.
+MAX_NAME_LENGTH = 512
+
+
+def check_name(what: str, name: Any) -> str:
+    """Return ``name`` if every storage can keep it exactly, else raise InvalidValueError.
+
+    A string of at most :data:`MAX_NAME_LENGTH` characters without NUL (PostgreSQL
+    refuses NUL in text, and holds names in columns of that length).
+    """
+    if not isinstance(name, str):
+        raise InvalidValueError(f"{what} must be a string, got {name!r}.")
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidValueError(
+            f"{what} must be at most {MAX_NAME_LENGTH} characters, got {len(name)} "
+            f"({name[:40]!r}...); use a shorter name."
+        )
+    if "\x00" in name:
+        raise InvalidValueError(f"{what} must not contain a NUL character, got {name!r}.")
+    return name
 
 
 class NotFiniteError(InvalidValueError):

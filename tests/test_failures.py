@@ -292,3 +292,24 @@ def test_a_huge_report_is_refused_with_the_reason() -> None:
     trial = ht.create_study(seed=0).ask()
     with pytest.raises(ht.InvalidValueError, match="too large for a float"):
         trial.report(10**400, 1)
+
+
+def test_numpy_numbers_are_steps_trial_numbers_and_values() -> None:
+    import numpy as np
+
+    study = ht.create_study(directions=["minimize", "maximize"], seed=0)
+    trial = study.ask()
+    trial.report(0.5, np.int64(3))
+    trial.report(0.25, np.float32(4.5))
+    assert trial.intermediate_values == {3: 0.5, 4.5: 0.25}
+    done = study.tell(np.int64(trial.number), np.array([1.0, 2.0]))  # an array of two values
+    assert done.values == (1.0, 2.0)
+
+
+def test_a_tensor_of_values_is_several_values() -> None:
+    torch = pytest.importorskip("torch")
+    study = ht.create_study(directions=["minimize", "minimize"], seed=0)
+    done = study.tell(study.ask(), torch.tensor([0.5, 1.5]))
+    assert done.values == (0.5, 1.5)
+    single = ht.create_study(seed=0)
+    assert single.tell(single.ask(), torch.tensor(0.25)).values == (0.25,)

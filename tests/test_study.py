@@ -744,3 +744,9 @@ def test_progress_bar_writes_to_stderr(capsys: pytest.CaptureFixture[str]) -> No
     assert "bar" in err and "3/3" in err and "best=" in err
     study.optimize(quadratic, n_trials=1, show_progress=False)
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("name", ["s" * 513, "a\x00b"])
+def test_a_study_name_no_storage_keeps_exactly_is_refused(name: str) -> None:
+    with pytest.raises(ht.InvalidValueError, match="study_name must"):
+        ht.create_study(name)

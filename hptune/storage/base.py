@@ -21,6 +21,7 @@ from hptune.exceptions import InvalidValueError, TrialFinishedError, TrialStateE
 from hptune.history import History
 from hptune.records import FrozenTrial, StudyDirection, TrialState
 from hptune.space import Distribution
+from hptune.validation import check_name
 
 __all__ = [
     "JSONValue",
@@ -100,7 +101,7 @@ def encode_each(attrs: Mapping[str, Any] | None, what: str) -> dict[str, JSONVal
     if not attrs:
         return {}
     checked = json.loads(dumps_strict(dict(attrs), what))
-    return {key: JSONValue(value) for key, value in checked.items()}
+    return {check_name("an attribute key", key): JSONValue(value) for key, value in checked.items()}
 
 
 # A parameter as the backends receive it: name, distribution, checked value.
@@ -110,7 +111,7 @@ ParamRow = tuple[str, Distribution, JSONValue]
 def encode_params(params: Mapping[str, tuple[Distribution, Any]]) -> list[ParamRow]:
     """Check and encode ``name -> (distribution, value)`` parameters."""
     return [
-        (name, distribution, encode(value, f"parameter {name!r}"))
+        (check_name("a parameter name", name), distribution, encode(value, f"parameter {name!r}"))
         for name, (distribution, value) in params.items()
     ]
 
@@ -187,6 +188,7 @@ class Storage(abc.ABC):
 
     def set_study_attr(self, study_id: int, key: str, value: Any, *, system: bool = False) -> None:
         """Set a JSON attribute of a study (``system`` for hptune's own records)."""
+        check_name("an attribute key", key)
         self._set_study_attr(study_id, key, encode(value, f"study attribute {key!r}"), system)
 
     @abc.abstractmethod
@@ -304,6 +306,7 @@ class Storage(abc.ABC):
 
     def set_trial_attr(self, trial_id: int, key: str, value: Any, *, system: bool = False) -> None:
         """Set a JSON attribute of a RUNNING trial."""
+        check_name("an attribute key", key)
         self._set_trial_attr(trial_id, key, encode(value, f"attribute {key!r}"), system)
 
     @abc.abstractmethod

@@ -839,3 +839,25 @@ def test_a_trial_can_start_with_its_first_heartbeat(storage: Storage) -> None:
     stale = {t.trial_id for t in storage.get_stale_trials(study.study_id, later)}
     assert stale == {beating.trial_id, dequeued.trial_id}  # never a trial without heartbeats
     assert silent.trial_id not in stale
+
+
+@pytest.mark.parametrize("name", ["x" * 513, "nul\x00inside"])
+def test_names_no_backend_keeps_exactly_are_refused_everywhere(storage: Storage, name: str) -> None:
+    study = storage.create_study("s", [StudyDirection.MINIMIZE])
+    trial = storage.create_trial(study.study_id)
+    match = "at most 512 characters" if len(name) > 512 else "NUL"
+    writes: list[Callable[[], object]] = [
+        lambda: storage.set_trial_params(trial.trial_id, {name: (Float(0, 1), 0.5)}),
+        lambda: storage.set_trial_attr(trial.trial_id, name, 1),
+        lambda: storage.set_study_attr(study.study_id, name, 1),
+        lambda: storage.create_trial(study.study_id, system_attrs={name: 1}),
+    ]
+    for write in writes:
+        with pytest.raises(InvalidValueError, match=match):
+            write()
+    assert [t.number for t in storage.get_trials(study.study_id)] == [0]
+
+
+def test_the_longest_name_round_trips(storage: Storage) -> None:
+    name = "n" * 512
+    _check_name_round_trip(storage, name)
