@@ -122,6 +122,11 @@ def _check_sqlite_path(url: str, database: str) -> None:
         raise StorageURLError(f"{where}: the file {path!r} is not readable and writable.")
 
 
+# Seconds a PostgreSQL connection may take to open (libpq's connect_timeout); the URL's
+# ?connect_timeout= or engine_kwargs' connect_args override it.
+PG_CONNECT_TIMEOUT = 10
+
+
 def create_engine(
     url: URL, *, in_memory: bool, file: str | None, engine_kwargs: Mapping[str, Any]
 ) -> Engine:
@@ -134,6 +139,9 @@ def create_engine(
         connect_args["check_same_thread"] = False
     elif not sqlite:
         defaults["pool_pre_ping"] = True
+        # A host that accepts and never answers would hang every call (and Ctrl-C).
+        if "connect_timeout" not in url.query:
+            connect_args["connect_timeout"] = PG_CONNECT_TIMEOUT
     kwargs = {**defaults, **engine_kwargs}
     kwargs["connect_args"] = {**connect_args, **(kwargs.get("connect_args") or {})}
     synchronous = str(url.query.get(_SYNCHRONOUS_KEY, "full")) if sqlite else "full"

@@ -98,6 +98,32 @@ def test_unreachable_server_is_a_storage_error(scheme: str) -> None:
     assert "127.0.0.1:1" in message and "secret" not in message and "***" in message
 
 
+def test_a_server_that_never_answers_times_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    from hptune.storage import _sql_connect
+
+    monkeypatch.setattr(_sql_connect, "PG_CONNECT_TIMEOUT", 1)
+    with socket.socket() as silent:  # accepts connections (the kernel does), never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        done = threading.Event()
+        errors: list[BaseException] = []
+
+        def connect() -> None:
+            try:
+                SQLStorage(f"postgresql+psycopg://user@127.0.0.1:{port}/db")
+            except BaseException as e:
+                errors.append(e)
+            done.set()
+
+        threading.Thread(target=connect, daemon=True).start()
+        # Generous: the timeout is 1 s (libpq may try twice), a loaded machine is slow.
+        assert done.wait(timeout=60), "connecting to a silent server did not time out"
+    assert len(errors) == 1 and isinstance(errors[0], StorageError), errors
+
+
 def test_bad_engine_kwargs(url: str) -> None:
     with pytest.raises(ConfigurationError, match=r"engine_kwargs=.*no_such_option"):
         SQLStorage(url, engine_kwargs={"no_such_option": 1})
