@@ -128,9 +128,13 @@ def _trial_rows(trials: Sequence[FrozenTrial]) -> list[dict[str, Any]]:
     rows = []
     for trial in trials:
         row = trial_to_row(trial)
-        rows.append(
-            {k: v for k, v in row.items() if k in keep or k.startswith(("values_", "params_"))}
-        )
+        shown = {k: v for k, v in row.items() if k in keep or k.startswith(("values_", "params_"))}
+        rows.append(shown)
+    # Why trials failed or were pruned, in one column, when any did.
+    reasons = [t.fail_reason or t.prune_reason for t in trials]
+    if any(reasons):
+        for row, reason in zip(rows, reasons, strict=True):
+            row["reason"] = reason
     return rows
 
 

@@ -45,6 +45,7 @@ def trial_to_row(trial: FrozenTrial) -> dict[str, Any]:
     duration = trial.duration
     row["duration_s"] = None if duration is None else duration.total_seconds()
     row["fail_reason"] = trial.fail_reason
+    row["prune_reason"] = trial.prune_reason
     return row
 
 

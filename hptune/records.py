@@ -124,6 +124,12 @@ class FrozenTrial:
         return None if reason is None else str(reason)
 
     @property
+    def prune_reason(self) -> str | None:
+        """Why a PRUNED trial was stopped, when the objective said (``TrialPruned("...")``)."""
+        reason = self.system_attrs.get("prune_reason")
+        return None if reason is None else str(reason)
+
+    @property
     def last_step(self) -> int | float | None:
         """The largest step reported so far, or None."""
         return max(self.intermediate_values) if self.intermediate_values else None

@@ -29,10 +29,17 @@ def tell(
     values: Sequence[float] | None = None,
     state: TrialState | str | None = None,
     constraints: Sequence[float] | None = None,
+    reason: str | None = None,
 ) -> FrozenTrial:
-    """Finish a trial once; see :meth:`hptune.Study.tell`."""
+    """Finish a trial once; see :meth:`hptune.Study.tell`.
+
+    ``reason``: why a PRUNED trial was stopped (the message of ``TrialPruned``), stored
+    as its ``prune_reason``.
+    """
     trial_id = _trial_id(study, trial)
-    extra = {} if constraints is None else {CONSTRAINTS_ATTR: check_constraints(constraints)}
+    extra: dict[str, Any] = {}
+    if constraints is not None:
+        extra[CONSTRAINTS_ATTR] = check_constraints(constraints)
     final = TrialState.parse(state) if state is not None else TrialState.COMPLETE
     if value is not None and values is not None:
         raise InvalidValueError("give value or values, not both.")
@@ -53,6 +60,8 @@ def tell(
         kept = None if last is None else [current.intermediate_values[last]]
         if kept is not None and study.is_multi_objective:
             kept = None
+        if reason:
+            extra["prune_reason"] = reason
         return finish(study, trial_id, final, kept, None, extra)
     if final is TrialState.FAIL:
         return finish(study, trial_id, final, None, "told as failed", extra)

@@ -226,3 +226,22 @@ def test_a_postgres_database_without_hptune_tables_is_refused_unchanged(
     with engine.connect() as conn:
         assert sa.inspect(conn).get_table_names() == []
     engine.dispose()
+
+
+def test_trials_shows_why_trials_failed_or_were_pruned(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+
+    def objective(trial: ht.Trial) -> float:
+        if trial.number == 0:
+            raise ht.TrialPruned("plateau after 3 epochs")
+        raise KeyError("missing column")
+
+    ht.create_study("r", url, sampler="random", seed=0).optimize(
+        objective, n_trials=2, show_progress=False
+    )
+    code, out, _ = run(capsys, "trials", "r", "--storage", url, "--state", "pruned")
+    assert code == EXIT_OK and "plateau after 3 epochs" in out
+    code, out, _ = run(capsys, "trials", "r", "--storage", url, "--state", "fail")
+    assert code == EXIT_OK and "KeyError: 'missing column'" in out

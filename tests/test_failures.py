@@ -313,3 +313,23 @@ def test_a_tensor_of_values_is_several_values() -> None:
     assert done.values == (0.5, 1.5)
     single = ht.create_study(seed=0)
     assert single.tell(single.ask(), torch.tensor(0.25)).values == (0.25,)
+
+
+def test_the_reason_a_trial_was_pruned_is_kept_and_each_trial_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def objective(trial: ht.Trial) -> float:
+        x = trial.suggest_float("x", 0, 1)
+        if trial.number == 1:
+            raise ht.TrialPruned("worse than trial 0 on 3 folds")
+        return x
+
+    study = ht.create_study(sampler="random", seed=0)
+    with caplog.at_level("INFO", logger="hptune"):
+        study.optimize(objective, n_trials=2, show_progress=False)
+    assert study.trials[1].state is State.PRUNED
+    assert study.trials[1].prune_reason == "worse than trial 0 on 3 folds"
+    assert study.trials[0].prune_reason is None
+    lines = [r.getMessage() for r in caplog.records if r.name == "hptune"]
+    assert any(line.startswith("trial 0 finished with value 0.") for line in lines), lines
+    assert any("trial 1 pruned (worse than trial 0 on 3 folds)" in line for line in lines), lines

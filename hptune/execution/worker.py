@@ -29,6 +29,7 @@ from hptune.execution._running import notify_running
 from hptune.execution.leases import Heartbeat, fail_and_retry
 from hptune.records import FrozenTrial, TrialState
 from hptune.stopping import StopReason, StopRule, StudyProgress, Timeout
+from hptune.tell import tell
 
 if TYPE_CHECKING:
     from hptune.study import Callback, Objective, Study
@@ -128,8 +129,10 @@ def run_trial(
     try:
         try:
             result = objective(trial)
-        except TrialPruned:
-            return study.tell(trial, state=TrialState.PRUNED)
+        except TrialPruned as e:
+            pruned = tell(study, trial, state=TrialState.PRUNED, reason=str(e) or None)
+            _log_finished(pruned)
+            return pruned
         except KeyboardInterrupt as e:  # before catch: Ctrl-C is never an ordinary failure
             _interrupted(study, trial.trial_id, e)
             raise
@@ -150,10 +153,27 @@ def run_trial(
             return study.storage.get_trial(trial.trial_id)
         if finished.state is TrialState.FAIL:
             _logger.warning("trial %d failed: %s", trial.number, finished.fail_reason)
+        else:
+            _log_finished(finished)
         return finished
     finally:
         if running is not None:
             running.discard(trial.trial_id)
+
+
+def _log_finished(trial: FrozenTrial) -> None:
+    """The line users look for at INFO: how a trial ended, with what, from what."""
+    values = trial.values or ()
+    shown = values[0] if len(values) == 1 else list(values) if values else None
+    why = f" ({trial.prune_reason})" if trial.prune_reason else ""
+    _logger.info(
+        "trial %d %s%s with value %s and parameters %s",
+        trial.number,
+        "finished" if trial.state is TrialState.COMPLETE else trial.state.value,
+        why,
+        shown,
+        trial.params,
+    )
 
 
 def _as_catch(
