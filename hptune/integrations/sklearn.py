@@ -13,6 +13,7 @@ raw mean crosses a threshold.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,7 @@ import numpy as np
 from scipy import stats
 
 from hptune._extras import require
-from hptune.exceptions import TrialPruned
+from hptune.exceptions import HptuneWarning, TrialPruned
 from hptune.records import StudyDirection, TrialState
 from hptune.validation import check_int, check_real
 
@@ -84,7 +85,9 @@ def cross_validate(
     The splits must be the same for every trial: an int ``cv`` uses scikit-learn's
     unshuffled (stratified for classifiers) k-fold; give a splitter with a fixed
     ``random_state`` if you shuffle. Scores are scikit-learn's (greater is better), so
-    the study should maximize; with ``direction="minimize"`` lower scores count as better.
+    the study should maximize: with ``direction="minimize"`` it warns, since the study
+    would look for the worst model. It stops trials by its own test and warns when the
+    study also has a pruner, which it does not ask.
 
     Args:
         trial: the trial of the running objective.
@@ -121,6 +124,22 @@ def cross_validate(
     splitter = model_selection.check_cv(cv, y, classifier=base.is_classifier(estimator))
     scorer = metrics.check_scoring(estimator, scoring=scoring)
     maximize = trial.study.direction is StudyDirection.MAXIMIZE
+    if not maximize:
+        warnings.warn(
+            f"cross_validate: scikit-learn's scores are greater-is-better (scoring={scoring!r}; "
+            "a 'neg_...' scorer is a negated error), so with direction='minimize' the study "
+            "looks for the worst model; create the study with direction='maximize'.",
+            HptuneWarning,
+            stacklevel=2,
+        )
+    if trial.study.pruner is not None:
+        warnings.warn(
+            f"cross_validate stops a trial by its own paired test on the folds; the study's "
+            f"pruner ({type(trial.study.pruner).__name__}) is not asked. Create the study "
+            "without a pruner to silence this.",
+            HptuneWarning,
+            stacklevel=2,
+        )
     best = _best_fold_scores(trial)
     scores: list[float] = []
     for train, test in splitter.split(X, y, groups):

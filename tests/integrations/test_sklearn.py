@@ -87,3 +87,24 @@ def test_bad_arguments_are_named(kwargs: dict[str, float], match: str) -> None:
     trial = ht.create_study(direction="maximize").ask()
     with pytest.raises(ht.ConfigurationError, match=match):
         cross_validate(trial, DecisionTreeClassifier(), X, Y, **kwargs)  # type: ignore[arg-type]
+
+
+def test_minimizing_scikit_learn_scores_is_warned_about() -> None:
+    trial = ht.create_study(direction="minimize").ask()
+    with pytest.warns(ht.HptuneWarning, match=r"greater-is-better .*direction='maximize'"):
+        cross_validate(trial, DecisionTreeClassifier(random_state=0), X, Y, cv=3)
+
+
+def test_a_pruner_cross_validate_does_not_ask_is_warned_about() -> None:
+    trial = ht.create_study(direction="maximize", pruner="median").ask()
+    with pytest.warns(ht.HptuneWarning, match=r"MedianPruner\) is not asked"):
+        cross_validate(trial, DecisionTreeClassifier(random_state=0), X, Y, cv=3)
+
+
+def test_maximizing_without_a_pruner_warns_nothing() -> None:
+    import warnings
+
+    trial = ht.create_study(direction="maximize").ask()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ht.HptuneWarning)
+        cross_validate(trial, DecisionTreeClassifier(random_state=0), X, Y, cv=3)
