@@ -34,6 +34,20 @@ from hptune.study import Study, load_study
 __all__ = ["EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_NOT_FOUND", "EXIT_OK", "EXIT_USAGE", "main"]
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a reader that went away
+
+
+def _count(text: str) -> int:
+    """An argparse type: an integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
+    return value
+
+
 DEFAULT_STORAGE = "sqlite:///hptune.db"
 
 
@@ -44,17 +58,16 @@ class _NotFound(HptuneError):
 def _open_storage(url: str, *, create: bool = False) -> Storage:
     # A read command pointed at a wrong path must not leave an empty database behind, and
     # one pointed at another program's database must not write hptune's tables into it.
-    if url.startswith("sqlite:///") and not create:
-        path = url.removeprefix("sqlite:///").split("?")[0]
-        if path and path != ":memory:" and not Path(path).exists():
-            raise _NotFound(
-                f"no database at {path!r} (from --storage {url!r}); check the path, or run a "
-                "study first."
-            )
+    from hptune.storage.sql import SQLStorage, sqlite_path
+
+    path = sqlite_path(url)
+    if path is not None and not create and not Path(path).exists():
+        raise _NotFound(
+            f"no database at {path!r} (from --storage {url!r}); check the path, or run a "
+            "study first."
+        )
     if create:
         return get_storage(url)
-    from hptune.storage.sql import SQLStorage
-
     return SQLStorage(url, create=False)
 
 
@@ -143,7 +156,7 @@ def cmd_trials(args: argparse.Namespace) -> int:
     states = None if args.state is None else [TrialState.parse(s) for s in args.state]
     trials = study.history(states=states)
     if args.limit is not None:
-        trials = trials[-args.limit :]
+        trials = trials[len(trials) - args.limit :] if args.limit else []
     print(_table(_trial_rows(trials)))
     return EXIT_OK
 
@@ -151,8 +164,9 @@ def cmd_trials(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     study = load_study(args.study, _open_storage(args.storage))
     if args.output in (None, "-"):
-        dump_trials(study.trials, sys.stdout, args.format, directions=study.directions)
+        dump_trials(study.trials, sys.stdout, args.format or "csv", directions=study.directions)
         return EXIT_OK
+    # Without --format the file's suffix decides (out.parquet is an error, not CSV).
     path = write_trials(study.trials, args.output, format=args.format, directions=study.directions)
     print(f"wrote {len(study.trials)} trials to {path}", file=sys.stderr)
     return EXIT_OK
@@ -167,7 +181,11 @@ def cmd_delete(args: argparse.Namespace) -> int:
                 f"refusing to delete study {args.study!r} ({record.n_trials} trials) without "
                 "confirmation; pass --yes."
             )
-        answer = input(f"delete study {args.study!r} and its {record.n_trials} trials? [y/N] ")
+        try:
+            answer = input(f"delete study {args.study!r} and its {record.n_trials} trials? [y/N] ")
+        except EOFError:  # Ctrl-D: no
+            answer = ""
+            print()
         if answer.strip().lower() not in ("y", "yes"):
             print("nothing deleted")
             return EXIT_OK
@@ -210,7 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="hptune",
         description="Inspect hptune studies and run the demo.",
         epilog="exit codes: 0 ok, 1 error, 2 bad usage, 3 study or database not found, "
-        "130 interrupted",
+        "130 interrupted, 141 the reader of the output went away",
     )
     default = os.environ.get("HPTUNE_STORAGE", DEFAULT_STORAGE)
     storage_help = f"database URL (default: $HPTUNE_STORAGE or {DEFAULT_STORAGE})"
@@ -232,10 +250,15 @@ def build_parser() -> argparse.ArgumentParser:
         choices=[s.value for s in TrialState],
         help="only trials in this state (repeatable)",
     )
-    p.add_argument("--limit", type=int, help="only the last N trials")
+    p.add_argument("--limit", type=_count, help="only the last N trials (N >= 0)")
     p.set_defaults(func=cmd_trials)
     p = add("export", "write every trial as CSV or JSON")
-    p.add_argument("--format", choices=FORMATS, default="csv")
+    p.add_argument(
+        "--format",
+        choices=FORMATS,
+        default=None,
+        help="csv or json (default: the output file's suffix; csv on standard output)",
+    )
     p.add_argument("--output", "-o", help="file to write (default: standard output)")
     p.set_defaults(func=cmd_export)
     p = add("delete", "delete a study and its trials")
@@ -261,6 +284,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         code: int = args.func(args)
+        sys.stdout.flush()  # a reader that went away shows here, not at exit
         return code
     except KeyboardInterrupt:
         print("hptune: interrupted", file=sys.stderr)
@@ -271,6 +295,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (StorageURLError, ConfigurationError, ValueError) as e:
         print(f"hptune: error: {e}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        # The reader went away (`hptune trials ... | head`): stop quietly, as other tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    except OSError as e:  # an output file that cannot be written: a path, a full disk
+        print(f"hptune: error: {e.strerror or e}: {e.filename or ''}".rstrip(": "), file=sys.stderr)
+        return EXIT_ERROR
     except ImportError as e:
         print(f"hptune: error: {e}", file=sys.stderr)
         return EXIT_ERROR

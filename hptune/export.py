@@ -108,7 +108,7 @@ def write_trials(
     if fmt not in FORMATS:
         raise ConfigurationError(
             f"export format must be one of {list(FORMATS)}, got {fmt or path.name!r}; "
-            "pass format= or use a .csv or .json file name."
+            "pass format= (--format on the command line) or use a .csv or .json file name."
         )
     with path.open("w", newline="") as f:
         dump_trials(trials, f, fmt, directions=directions)

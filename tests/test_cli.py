@@ -245,3 +245,80 @@ def test_trials_shows_why_trials_failed_or_were_pruned(
     assert code == EXIT_OK and "plateau after 3 epochs" in out
     code, out, _ = run(capsys, "trials", "r", "--storage", url, "--state", "fail")
     assert code == EXIT_OK and "KeyError: 'missing column'" in out
+
+
+@pytest.fixture
+def three(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'three.db'}"
+    study = ht.create_study("three", url, sampler="random", seed=0)
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3, show_progress=False)
+    return url
+
+
+def test_export_to_a_place_that_cannot_be_written_is_an_error_not_a_traceback(
+    three: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = str(tmp_path / "no-such-dir" / "x.csv")
+    code, _, err = run(capsys, "export", "three", "--storage", three, "-o", missing)
+    assert code == EXIT_ERROR and "No such file or directory" in err and "Traceback" not in err
+    code, _, err = run(
+        capsys, "export", "three", "--storage", three, "-o", str(tmp_path), "--format", "csv"
+    )
+    assert code == EXIT_ERROR and "Is a directory" in err
+
+
+def test_export_takes_the_format_from_the_suffix(
+    three: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    parquet = tmp_path / "out.parquet"
+    code, _, err = run(capsys, "export", "three", "--storage", three, "-o", str(parquet))
+    assert code == EXIT_USAGE and "got 'parquet'" in err and not parquet.exists()
+    as_json = tmp_path / "out.json"
+    assert run(capsys, "export", "three", "--storage", three, "-o", str(as_json))[0] == EXIT_OK
+    assert len(json.loads(as_json.read_text())["trials"]) == 3
+
+
+def test_trials_limit_counts_from_zero(three: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "trials", "three", "--storage", three, "--limit", "0")
+    assert code == EXIT_OK and "(none)" in out
+    code, out, _ = run(capsys, "trials", "three", "--storage", three, "--limit", "1")
+    assert code == EXIT_OK and len(out.strip().splitlines()) == 3  # header, rule, one trial
+    with pytest.raises(SystemExit) as info:
+        main(["trials", "three", "--storage", three, "--limit", "-1"])
+    assert info.value.code == EXIT_USAGE
+
+
+def test_end_of_input_at_the_delete_prompt_deletes_nothing(
+    three: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def eof(prompt: str) -> str:
+        raise EOFError
+
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", eof)
+    code, out, err = run(capsys, "delete", "three", "--storage", three)
+    assert code == EXIT_OK and "nothing deleted" in out and "Traceback" not in err
+    assert [r.name for r in ht.list_studies(three)] == ["three"]
+
+
+def test_a_read_only_sqlite_uri_works_in_the_cli(
+    three: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = three.removeprefix("sqlite:///")
+    uri = f"sqlite:///file:{path}?mode=ro&uri=true"
+    code, out, _ = run(capsys, "trials", "three", "--storage", uri)
+    assert code == EXIT_OK and len(out.strip().splitlines()) == 5
+
+
+def test_a_reader_that_goes_away_ends_the_output_quietly(
+    three: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from hptune.cli import EXIT_BROKEN_PIPE
+
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone
+    with open(write, "w") as closed:
+        monkeypatch.setattr("sys.stdout", closed)
+        assert main(["trials", "three", "--storage", three]) == EXIT_BROKEN_PIPE

@@ -47,7 +47,7 @@ from hptune.storage._sql_connect import (
 )
 from hptune.storage.base import JSONValue, ParamRow, Storage, StudyRecord, not_running_error
 
-__all__ = ["SQLStorage"]
+__all__ = ["SQLStorage", "sqlite_path"]
 
 T = TypeVar("T")
 
@@ -447,6 +447,18 @@ class SQLStorage(Storage):
         names = conn.scalars(sa.select(s.studies.c.name).order_by(s.studies.c.id))
         known = ", ".join(repr(n) for n in names) or "none"
         return StudyNotFoundError(f"no study named {name!r} in {self._masked} (studies: {known}).")
+
+
+def sqlite_path(url: str) -> str | None:
+    """The file a SQLite URL names (``file:`` URIs too), or None: in memory, another
+    database, or a URL the storage will refuse (with its reason) when opened."""
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        return None
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return sqlite_file(parsed, False)
 
 
 _NOT_HPTUNE = (
