@@ -29,6 +29,7 @@ __all__ = [
     "HptuneWarning",
     "InvalidSpaceError",
     "InvalidValueError",
+    "ObjectiveError",
     "SchemaVersionError",
     "SearchSpaceExhausted",
     "StorageError",
@@ -97,6 +98,15 @@ class TrialFinishedError(TrialStateError):
 
 class SearchSpaceExhausted(HptuneError):
     """The sampler has proposed every point of a finite space."""
+
+
+class ObjectiveError(HptuneError):
+    """The objective failed the same way on the first trials of an ``optimize`` call.
+
+    Raised instead of going on when every one of the first trials failed with the same
+    exception type and message: a bug in the objective, not a bad configuration. The
+    message holds the last trial's traceback.
+    """
 
 
 class TrialPruned(HptuneError):

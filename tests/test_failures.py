@@ -333,3 +333,31 @@ def test_the_reason_a_trial_was_pruned_is_kept_and_each_trial_logged(
     lines = [r.getMessage() for r in caplog.records if r.name == "hptune"]
     assert any(line.startswith("trial 0 finished with value 0.") for line in lines), lines
     assert any("trial 1 pruned (worse than trial 0 on 3 folds)" in line for line in lines), lines
+
+
+def test_a_bug_that_fails_every_trial_stops_optimize_with_the_reason() -> None:
+    def buggy(trial: ht.Trial) -> float:
+        x = trial.suggest_float("x", 0, 1)
+        return x + undefined_name  # type: ignore[name-defined]  # noqa: F821
+
+    study = ht.create_study(sampler="random", seed=0)
+    with pytest.raises(ht.ObjectiveError, match=r"first 3 trials all failed with \"NameError"):
+        study.optimize(buggy, n_trials=50, show_progress=False)
+    assert _states(study) == [State.FAIL] * 3  # stopped there, not after 50
+    assert study.stop_reason is not None and study.stop_reason.rule == "error"
+
+
+def test_bad_configurations_that_fail_differently_do_not_stop_the_study() -> None:
+    def picky(trial: ht.Trial) -> float:
+        x = trial.suggest_float("x", 0, 1)
+        raise ValueError(f"x={x:.6f} is not supported")  # a message per configuration
+
+    study = ht.create_study(sampler="random", seed=0)
+    study.optimize(picky, n_trials=6, show_progress=False)
+    assert _states(study) == [State.FAIL] * 6
+
+
+def test_a_chosen_catch_keeps_going_on_identical_failures() -> None:
+    study = ht.create_study(sampler="random", seed=0)
+    study.optimize(lambda t: 1 / 0, n_trials=5, show_progress=False, catch=(ZeroDivisionError,))
+    assert _states(study) == [State.FAIL] * 5

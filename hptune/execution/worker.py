@@ -19,6 +19,7 @@ from hptune.exceptions import (
     ConfigurationError,
     HptuneWarning,
     InvalidValueError,
+    ObjectiveError,
     SearchSpaceExhausted,
     TrialFinishedError,
     TrialPruned,
@@ -45,6 +46,9 @@ __all__ = [
 EXECUTORS = ("threads", "processes")
 
 _logger = logging.getLogger("hptune")
+
+# With the default catch, optimize stops once this many first trials failed the same way.
+_SAME_FAILURES = 3
 
 # Longest traceback text kept with a failed trial.
 _MAX_TRACEBACK_CHARS = 8000
@@ -231,6 +235,31 @@ class _Loop:
     reason: StopReason | None = None
     error: BaseException | None = None
     running: RunningTrials | None = None
+    # Failure reasons of this call's first trials while all of them failed (None: a trial
+    # did not fail, so the objective runs; or the caller chose what to catch).
+    first_failures: list[str] | None = None
+
+    def note(self, trial: FrozenTrial) -> None:
+        """Stop with ObjectiveError once the first trials all failed the same way."""
+        with self.lock:
+            failures = self.first_failures
+            if failures is None:
+                return
+            raised = trial.state is TrialState.FAIL and "traceback" in trial.system_attrs
+            if not raised or (failures and trial.fail_reason != failures[0]):
+                self.first_failures = None
+                return
+            failures.append(trial.fail_reason or "")
+            if len(failures) < _SAME_FAILURES or self.error is not None:
+                return
+            self.reason = StopReason("error", f"ObjectiveError: {failures[0]}")
+            self.error = ObjectiveError(
+                f"the first {len(failures)} trials all failed with {failures[0]!r}: that looks "
+                "like a bug in the objective rather than bad parameters, so optimize stops "
+                "instead of failing every trial. Fix the objective, or pass catch=(...) with "
+                "the exceptions a bad configuration may raise to go on regardless.\n\n"
+                f"The last trial's traceback:\n{trial.system_attrs['traceback']}"
+            )
 
     def next_slot(self) -> bool:
         """Reserve a trial unless a stop condition holds (then record why)."""
@@ -287,6 +316,7 @@ def _work(
         bar.update(finished)
         for callback in callbacks:
             callback(loop.study, finished)
+        loop.note(finished)
 
 
 def run_optimize(
@@ -319,6 +349,8 @@ def run_optimize(
         raise ConfigurationError(f"n_trials must be an int >= 0 or None, got {n_trials!r}.")
     catch_types = _as_catch(catch)
     loop = _Loop(study, n_trials, _as_rules(stop, timeout), stop_event)
+    if catch_types == (Exception,):  # the default: a bug would fail every trial quietly
+        loop.first_failures = []
     workers = _n_workers(n_jobs)
     bar = ProgressBar(
         enabled=show_progress,
