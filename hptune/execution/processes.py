@@ -19,6 +19,7 @@ import queue
 import shutil
 import signal
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -79,6 +80,7 @@ def _worker_main(job: _Job, slot: int, done: Any, current: Any, results: Any) ->
     # background inherits SIGINT ignored, and its workers would then ignore the stop and
     # be killed with their trial still running; take the signal in every worker.
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    _exit_with_parent()
 
     study = load_study(
         job.study_name, job.storage, sampler=job.sampler, pruner=job.pruner, leases=job.leases
@@ -104,6 +106,20 @@ def _worker_main(job: _Job, slot: int, done: Any, current: Any, results: Any) ->
     # Ctrl-C and SIGTERM (SystemExit) end the process without a report: it counts as
     # died, and the parent decides whether to start another.
     results.put((slot, "ok", pickle.dumps(reason), reason.message))
+
+
+def _exit_with_parent() -> None:
+    """Stop this worker as SIGTERM would (its trial failed and queued again) once the
+    parent process is gone: a parent killed with SIGKILL leaves no orphan running."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        parent.join()  # returns when the parent process has ended
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="hptune-parent-watch", daemon=True).start()
 
 
 def _dumps(error: BaseException) -> bytes | None:

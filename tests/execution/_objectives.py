@@ -65,3 +65,28 @@ def create_or_load(url: str, barrier: Any) -> int:
     """Wait for every process, then create the study "s" or load it; its id."""
     barrier.wait(timeout=60)
     return ht.create_study("s", url, load_if_exists=True).study_id
+
+
+class PidThenSleep:
+    """Record the worker's pid in ``folder``, then train for a long time."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def __call__(self, trial: ht.Trial) -> float:
+        x = trial.suggest_float("x", -1.0, 1.0)
+        (self.folder / str(os.getpid())).write_text(str(trial.number))
+        time.sleep(600)
+        return x * x
+
+
+def optimize_in_processes(url: str, folder: str) -> None:
+    """The parent of a run whose test kills it: two workers on the study "orphans"."""
+    study = ht.create_study("orphans", url, sampler="random", seed=0, load_if_exists=True)
+    study.optimize(
+        PidThenSleep(Path(folder)),
+        n_trials=4,
+        n_jobs=2,
+        executor="processes",
+        show_progress=False,
+    )

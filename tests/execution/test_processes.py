@@ -163,3 +163,45 @@ def test_load_if_exists_in_many_processes_at_once(tmp_path: Path) -> None:
             ids = list(pool.map(create_or_load, [url] * n, [barrier] * n, timeout=300))
     assert len(set(ids)) == 1
     assert [r.name for r in ht.list_studies(url)] == ["s"]
+
+
+def test_workers_of_a_killed_parent_stop_and_their_trials_are_not_left_running(
+    tmp_path: Path,
+) -> None:
+    import multiprocessing
+    import os
+    import signal
+    import time
+
+    from _objectives import optimize_in_processes
+
+    url = f"sqlite:///{tmp_path / 'orphans.db'}"
+    folder = tmp_path / "pids"
+    folder.mkdir()
+    parent = multiprocessing.get_context("spawn").Process(
+        target=optimize_in_processes, args=(url, str(folder))
+    )
+    parent.start()
+    deadline = time.monotonic() + 120  # generous: two workers start on a loaded machine
+    while len(list(folder.iterdir())) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    pids = [int(p.name) for p in folder.iterdir()]
+    assert len(pids) == 2, "the workers did not start"
+    assert parent.pid is not None
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.join()
+
+    def alive(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+    deadline = time.monotonic() + 60
+    while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(alive(pid) for pid in pids), "orphaned workers kept running"
+    trials = ht.load_study("orphans", url).trials
+    assert not [t.number for t in trials if t.state is ht.TrialState.RUNNING]
+    assert sum(t.state is ht.TrialState.FAIL for t in trials) == 2
