@@ -108,6 +108,16 @@ def _worker_main(job: _Job, slot: int, done: Any, current: Any, results: Any) ->
     results.put((slot, "ok", pickle.dumps(reason), reason.message))
 
 
+# Said when workers die before finishing a trial with exit code 1: most often a script
+# without a main guard, which every spawned worker imports again.
+_NO_MAIN_GUARD = (
+    " Workers that die at once like this usually mean the script calls "
+    "optimize(executor='processes') at module level: each worker process imports the "
+    "script again, so put that code under `if __name__ == '__main__':` (a worker's own "
+    "error is printed above)."
+)
+
+
 def _exit_with_parent() -> None:
     """Stop this worker as SIGTERM would (its trial failed and queued again) once the
     parent process is gone: a parent killed with SIGKILL leaves no orphan running."""
@@ -260,9 +270,12 @@ def run_processes(
                 _reclaim(study, current, slot, f"died with exit code {process.exitcode}")
                 restarts[slot] += 1
                 if restarts[slot] > _MAX_RESTARTS:
+                    hint = ""
+                    if done[slot] == 0 and process.exitcode == 1:
+                        hint = _NO_MAIN_GUARD
                     raise HptuneError(
                         f"worker process {slot} died {restarts[slot]} times (last exit code "
-                        f"{process.exitcode}); giving up."
+                        f"{process.exitcode}); giving up.{hint}"
                     )
                 _logger.warning(
                     "worker process %d died (exit code %s); starting another",

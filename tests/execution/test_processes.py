@@ -205,3 +205,23 @@ def test_workers_of_a_killed_parent_stop_and_their_trials_are_not_left_running(
     trials = ht.load_study("orphans", url).trials
     assert not [t.number for t in trials if t.state is ht.TrialState.RUNNING]
     assert sum(t.state is ht.TrialState.FAIL for t in trials) == 2
+
+
+def test_a_script_without_a_main_guard_is_told_what_to_do(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import hptune as ht\n"
+        "def objective(trial):\n"
+        "    return trial.suggest_float('x', 0, 1)\n"
+        f"study = ht.create_study(storage='sqlite:///{tmp_path / 'u.db'}')\n"
+        "study.optimize(objective, n_trials=4, n_jobs=2, executor='processes',"
+        " show_progress=False)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode != 0
+    assert "so put that code under `if __name__ == '__main__':`" in done.stderr, done.stderr[-2000:]
