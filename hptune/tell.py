@@ -55,9 +55,13 @@ def tell(
             "its last reported value."
         )
     if final is TrialState.PRUNED:
-        current = study.storage.get_trial(trial_id)
-        last = current.last_step
-        kept = None if last is None else [current.intermediate_values[last]]
+        # The handle wrote every report it holds: no read. A trial told by number is read.
+        reported = (
+            trial.intermediate_values
+            if isinstance(trial, Trial)
+            else study.storage.get_trial(trial_id).intermediate_values
+        )
+        kept = [reported[max(reported)]] if reported else None
         if kept is not None and study.is_multi_objective:
             kept = None
         if reason:

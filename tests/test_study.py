@@ -750,3 +750,11 @@ def test_progress_bar_writes_to_stderr(capsys: pytest.CaptureFixture[str]) -> No
 def test_a_study_name_no_storage_keeps_exactly_is_refused(name: str) -> None:
     with pytest.raises(ht.InvalidValueError, match="study_name must"):
         ht.create_study(name)
+
+
+def test_a_trial_pruned_by_number_keeps_its_last_reported_value() -> None:
+    study = ht.create_study(seed=0)
+    trial = study.ask()
+    trial.report(0.9, 1)
+    trial.report(0.4, 3)
+    assert study.tell(trial.number, state="pruned").values == (0.4,)
